@@ -1,1 +1,69 @@
-fn main() {}
+//! The project's automation, run as `cargo xtask <command>` (see `.cargo/config.toml`).
+//!
+//! Written in Rust with the standard library and `anyhow` only, so that a laptop and CI run
+//! exactly the same steps with nothing else to install. Each command lives in its own module
+//! with a `run(args)` entry point; add a command by adding a module, a line to [`COMMANDS`]
+//! and an arm to the `match` in [`main`].
+
+use std::process::ExitCode;
+
+use anyhow::bail;
+
+mod deps;
+mod test;
+mod util;
+
+/// Every command with its description, for `cargo xtask help`.
+const COMMANDS: &[(&str, &[&str])] = &[
+    (
+        "test [--quick] [--no-deps]",
+        &[
+            "The project's test command, as CI runs it: install test dependencies,",
+            "check formatting, run clippy, run all tests, reject unreferenced snapshots.",
+            "--quick skips fmt and clippy; --no-deps skips installing dependencies.",
+        ],
+    ),
+    (
+        "deps",
+        &["Install the programs and Python modules the tests need."],
+    ),
+    ("help", &["Show this list."]),
+];
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (command, rest) = match args.split_first() {
+        Some((command, rest)) => (command.as_str(), rest),
+        None => ("help", &[][..]),
+    };
+    let result = match command {
+        "test" => test::run(rest),
+        "deps" => deps::run(rest),
+        "help" | "-h" | "--help" => {
+            print_help();
+            Ok(())
+        }
+        other => unknown(other),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn unknown(command: &str) -> anyhow::Result<()> {
+    bail!("unknown command `{command}`: run `cargo xtask help` for the list")
+}
+
+fn print_help() {
+    println!("Usage: cargo xtask <command>\n\nCommands:");
+    for (name, about) in COMMANDS {
+        println!("\n  cargo xtask {name}");
+        for line in *about {
+            println!("      {line}");
+        }
+    }
+}

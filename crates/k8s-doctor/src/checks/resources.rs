@@ -1,0 +1,93 @@
+//! Container resource requests and limits.
+
+use super::{check, pod_sample, pods_phrase, Ctx, Groups};
+use sre_core::Finding;
+
+check! {
+    /// ### What it does
+    /// Reports running containers without a CPU or memory request (a limit alone counts:
+    /// Kubernetes then defaults the request to it). Static (mirror) pods are skipped.
+    ///
+    /// ### Why it matters
+    /// Without requests the scheduler packs pods blindly, the pod gets `BestEffort` or weak
+    /// `Burstable` QoS, and it is the first evicted under node pressure.
+    ///
+    /// ### Example
+    /// `resources: {}` on container `worker`.
+    MISSING_REQUESTS {
+        code: "KD208",
+        name: "missing-requests",
+        title: "Container without CPU or memory request",
+        severity: Warning,
+        commands: [Diagnostics],
+        run: missing_requests,
+    }
+}
+
+fn missing(ctx: &Ctx<'_>, pick: impl Fn(&crate::model::Container) -> Vec<&'static str>) -> Groups {
+    let mut groups = Groups::default();
+    // Static (mirror) pods are defined by files on the node, and kubeadm sets their
+    // requests; flagging them would be noise the user cannot act on in the cluster.
+    let mirror = |p: &&crate::model::Pod| p.meta.controller().is_some_and(|o| o.kind == "Node");
+    for pod in ctx.cluster.pods.iter().filter(|p| !p.is_terminal() && !mirror(p)) {
+        for c in &pod.spec.containers {
+            let absent = pick(c);
+            if !absent.is_empty() {
+                let g = groups.hit(ctx, pod, &c.name);
+                g.detail = absent.join(" and ");
+            }
+        }
+    }
+    groups
+}
+
+fn missing_requests(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+    let groups = missing(ctx, |c| {
+        ["cpu", "memory"].into_iter().filter(|r| !c.resources.requests.contains_key(*r) && !c.resources.limits.contains_key(*r)).collect()
+    });
+    for ((res, container), g) in groups.0 {
+        out.push(
+            Finding::new(&MISSING_REQUESTS.meta, res, format!("container {container} of {} has no {} request", pods_phrase(&g.pods), g.detail))
+                .evidence("container", container.clone())
+                .evidence("missing", g.detail.clone())
+                .evidence("podCount", g.pods.len())
+                .evidence("pods", pod_sample(&g.pods))
+                .remediation(format!("Set requests from observed usage, e.g.\n  resources:\n    requests:\n      cpu: 100m\n      memory: 128Mi\n(on container {container})")),
+        );
+    }
+}
+
+check! {
+    /// ### What it does
+    /// Reports running containers without a memory limit. CPU limits are deliberately not
+    /// required: they cause throttling even on idle nodes, and many operators run without
+    /// them. Static (mirror) pods are skipped.
+    ///
+    /// ### Why it matters
+    /// A container without a memory limit can consume the node's memory and trigger the
+    /// kernel OOM killer against its neighbours.
+    ///
+    /// ### Example
+    /// `resources: {requests: {memory: 256Mi}}` with no `limits.memory`.
+    MISSING_LIMITS {
+        code: "KD209",
+        name: "missing-memory-limit",
+        title: "Container without memory limit",
+        severity: Info,
+        commands: [Diagnostics],
+        run: missing_limits,
+    }
+}
+
+fn missing_limits(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+    let groups = missing(ctx, |c| if c.resources.limits.contains_key("memory") { vec![] } else { vec!["memory"] });
+    for ((res, container), g) in groups.0 {
+        out.push(
+            Finding::new(&MISSING_LIMITS.meta, res, format!("container {container} of {} has no memory limit", pods_phrase(&g.pods)))
+                .evidence("container", container.clone())
+                .evidence("podCount", g.pods.len())
+                .evidence("pods", pod_sample(&g.pods))
+                .remediation("Set limits.memory (commonly equal to requests.memory for predictable behaviour)."),
+        );
+    }
+}

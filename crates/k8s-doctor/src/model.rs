@@ -1,0 +1,478 @@
+//! The lean object model: only the fields the checks read.
+//!
+//! Snapshots can hold hundreds of thousands of objects, so nothing is parsed into a generic
+//! tree. [`RawObject`] is the union of the fields we read from every kind (serde skips all
+//! other fields without allocating), and [`Cluster`] holds the typed, indexed result.
+
+use serde::{Deserialize, Deserializer};
+use std::collections::{BTreeMap, HashMap};
+
+/// Accepts strings, numbers and booleans as a string: YAML written by hand often has
+/// `cpu: 2` or label values like `version: 1`.
+fn de_scalar_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Scalar {
+        S(String),
+        I(i64),
+        U(u64),
+        F(f64),
+        B(bool),
+    }
+    Ok(match Option::<Scalar>::deserialize(d)? {
+        None => String::new(),
+        Some(Scalar::S(s)) => s,
+        Some(Scalar::I(i)) => i.to_string(),
+        Some(Scalar::U(u)) => u.to_string(),
+        Some(Scalar::F(f)) => f.to_string(),
+        Some(Scalar::B(b)) => b.to_string(),
+    })
+}
+
+fn de_scalar_map<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
+    #[derive(Deserialize)]
+    struct V(#[serde(deserialize_with = "de_scalar_string")] String);
+    let m: Option<BTreeMap<String, V>> = Option::deserialize(d)?;
+    Ok(m.unwrap_or_default().into_iter().map(|(k, V(v))| (k, v)).collect())
+}
+
+fn de_null_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct OwnerRef {
+    pub kind: String,
+    pub name: String,
+    pub controller: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Meta {
+    #[serde(deserialize_with = "de_null_default")]
+    pub name: String,
+    #[serde(deserialize_with = "de_null_default")]
+    pub namespace: String,
+    #[serde(deserialize_with = "de_scalar_map")]
+    pub labels: BTreeMap<String, String>,
+    #[serde(deserialize_with = "de_null_default")]
+    pub owner_references: Vec<OwnerRef>,
+}
+
+impl Meta {
+    /// The controlling owner (or the first owner when none is marked controller).
+    pub fn controller(&self) -> Option<&OwnerRef> {
+        self.owner_references
+            .iter()
+            .find(|o| o.controller == Some(true))
+            .or_else(|| self.owner_references.first())
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Resources {
+    #[serde(deserialize_with = "de_scalar_map")]
+    pub requests: BTreeMap<String, String>,
+    #[serde(deserialize_with = "de_scalar_map")]
+    pub limits: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Container {
+    pub name: String,
+    #[serde(deserialize_with = "de_null_default")]
+    pub image: String,
+    #[serde(deserialize_with = "de_null_default")]
+    pub resources: Resources,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Condition {
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub status: String,
+    #[serde(deserialize_with = "de_null_default")]
+    pub reason: String,
+    #[serde(deserialize_with = "de_null_default")]
+    pub message: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct StateDetail {
+    #[serde(deserialize_with = "de_null_default")]
+    pub reason: String,
+    #[serde(deserialize_with = "de_null_default")]
+    pub message: String,
+    pub exit_code: Option<i32>,
+    pub finished_at: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ContainerState {
+    pub waiting: Option<StateDetail>,
+    pub running: Option<serde::de::IgnoredAny>,
+    pub terminated: Option<StateDetail>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ContainerStatus {
+    pub name: String,
+    pub ready: bool,
+    pub restart_count: u32,
+    #[serde(deserialize_with = "de_null_default")]
+    pub image: String,
+    #[serde(deserialize_with = "de_null_default")]
+    pub state: ContainerState,
+    #[serde(deserialize_with = "de_null_default")]
+    pub last_state: ContainerState,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct NodeInfo {
+    pub kubelet_version: String,
+    pub kube_proxy_version: String,
+    pub container_runtime_version: String,
+    pub os_image: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Spec {
+    // Pod
+    #[serde(deserialize_with = "de_null_default")]
+    pub containers: Vec<Container>,
+    #[serde(deserialize_with = "de_null_default")]
+    pub init_containers: Vec<Container>,
+    #[serde(deserialize_with = "de_null_default")]
+    pub node_name: String,
+    // Node
+    pub unschedulable: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Status {
+    // Pod
+    #[serde(deserialize_with = "de_null_default")]
+    pub phase: String,
+    #[serde(deserialize_with = "de_null_default")]
+    pub reason: String,
+    #[serde(deserialize_with = "de_null_default")]
+    pub message: String,
+    #[serde(deserialize_with = "de_null_default")]
+    pub container_statuses: Vec<ContainerStatus>,
+    #[serde(deserialize_with = "de_null_default")]
+    pub init_container_statuses: Vec<ContainerStatus>,
+    // Pod and Node
+    #[serde(deserialize_with = "de_null_default")]
+    pub conditions: Vec<Condition>,
+    // Node
+    #[serde(deserialize_with = "de_null_default")]
+    pub node_info: NodeInfo,
+    #[serde(deserialize_with = "de_scalar_map")]
+    pub allocatable: BTreeMap<String, String>,
+    #[serde(deserialize_with = "de_scalar_map")]
+    pub capacity: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ObjectRef {
+    pub kind: String,
+    #[serde(deserialize_with = "de_null_default")]
+    pub namespace: String,
+    pub name: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct EventSeries {
+    pub count: Option<u64>,
+    pub last_observed_time: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ContainerMetrics {
+    pub name: String,
+    #[serde(deserialize_with = "de_scalar_map")]
+    pub usage: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct VersionInfo {
+    pub git_version: String,
+}
+
+/// The union of every field read from any kind; also a `List` (`items`) and the output of
+/// `kubectl version -o json` (`serverVersion`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct RawObject {
+    #[serde(deserialize_with = "de_null_default")]
+    pub kind: String,
+    #[serde(deserialize_with = "de_null_default")]
+    pub api_version: String,
+    #[serde(deserialize_with = "de_null_default")]
+    pub metadata: Meta,
+    #[serde(deserialize_with = "de_null_default")]
+    pub spec: Spec,
+    #[serde(deserialize_with = "de_null_default")]
+    pub status: Status,
+    pub items: Option<Vec<RawObject>>,
+    // core/v1 Event
+    pub involved_object: Option<ObjectRef>,
+    #[serde(rename = "type")]
+    pub type_: Option<String>,
+    pub reason: Option<String>,
+    pub message: Option<String>,
+    pub count: Option<u64>,
+    pub last_timestamp: Option<String>,
+    pub first_timestamp: Option<String>,
+    pub event_time: Option<String>,
+    pub series: Option<EventSeries>,
+    // events.k8s.io/v1 Event
+    pub regarding: Option<ObjectRef>,
+    pub note: Option<String>,
+    pub deprecated_count: Option<u64>,
+    pub deprecated_last_timestamp: Option<String>,
+    // metrics.k8s.io
+    #[serde(deserialize_with = "de_scalar_map")]
+    pub usage: BTreeMap<String, String>,
+    pub containers: Option<Vec<ContainerMetrics>>,
+    // kubectl version -o json
+    pub server_version: Option<VersionInfo>,
+}
+
+#[derive(Debug, Default)]
+pub struct Node {
+    pub meta: Meta,
+    pub spec: Spec,
+    pub status: Status,
+}
+
+impl Node {
+    /// Roles from `node-role.kubernetes.io/<role>` labels and the legacy
+    /// `kubernetes.io/role`; a node without any is a `worker` (kubectl shows `<none>`).
+    pub fn roles(&self) -> Vec<String> {
+        let mut roles: Vec<String> = self
+            .meta
+            .labels
+            .iter()
+            .filter_map(|(k, v)| {
+                if let Some(role) = k.strip_prefix("node-role.kubernetes.io/") {
+                    Some(if role.is_empty() { v.clone() } else { role.to_string() })
+                } else if k == "kubernetes.io/role" {
+                    Some(v.clone())
+                } else {
+                    None
+                }
+            })
+            .filter(|r| !r.is_empty())
+            .map(|r| if r == "master" { "control-plane".to_string() } else { r })
+            .collect();
+        roles.sort();
+        roles.dedup();
+        if roles.is_empty() {
+            roles.push("worker".to_string());
+        }
+        roles
+    }
+
+    pub fn is_control_plane(&self) -> bool {
+        self.roles().iter().any(|r| r == "control-plane")
+    }
+
+    pub fn condition(&self, t: &str) -> Option<&Condition> {
+        self.status.conditions.iter().find(|c| c.type_ == t)
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Pod {
+    pub meta: Meta,
+    pub spec: Spec,
+    pub status: Status,
+}
+
+impl Pod {
+    pub fn all_statuses(&self) -> impl Iterator<Item = &ContainerStatus> {
+        self.status.init_container_statuses.iter().chain(self.status.container_statuses.iter())
+    }
+
+    pub fn condition(&self, t: &str) -> Option<&Condition> {
+        self.status.conditions.iter().find(|c| c.type_ == t)
+    }
+
+    pub fn ready_containers(&self) -> (usize, usize) {
+        let total = self.status.container_statuses.len().max(self.spec.containers.len());
+        let ready = self.status.container_statuses.iter().filter(|c| c.ready).count();
+        (ready, total)
+    }
+
+    pub fn is_terminal(&self) -> bool {
+        matches!(self.status.phase.as_str(), "Succeeded" | "Failed")
+    }
+}
+
+/// A Warning or Normal event, normalised across core/v1 and events.k8s.io/v1.
+#[derive(Debug, Default)]
+pub struct Event {
+    pub namespace: String,
+    pub type_: String,
+    pub reason: String,
+    pub message: String,
+    pub object: ObjectRef,
+    pub count: u64,
+    pub last_seen: Option<String>,
+}
+
+#[derive(Debug, Default)]
+pub struct NodeMetrics {
+    pub name: String,
+    pub usage: BTreeMap<String, String>,
+}
+
+/// Everything loaded from a snapshot, indexed for the checks.
+#[derive(Debug, Default)]
+pub struct Cluster {
+    pub nodes: Vec<Node>,
+    pub pods: Vec<Pod>,
+    pub events: Vec<Event>,
+    pub node_metrics: Vec<NodeMetrics>,
+    pub pod_metrics: usize,
+    /// `(kind, namespace, name)` of owner objects (ReplicaSet, Job, ...) to their controller.
+    pub owners: HashMap<(String, String, String), (String, String)>,
+    pub server_version: Option<String>,
+    pub namespaces: usize,
+    pub other_objects: usize,
+    pub ignored_documents: usize,
+}
+
+impl Cluster {
+    /// Adds one object (lists are flattened by the loader before this).
+    pub fn add(&mut self, o: RawObject) {
+        if let Some(v) = o.server_version {
+            if o.kind.is_empty() && !v.git_version.is_empty() {
+                self.server_version = Some(v.git_version);
+                return;
+            }
+        }
+        match o.kind.as_str() {
+            "Node" => self.nodes.push(Node { meta: o.metadata, spec: o.spec, status: o.status }),
+            "Pod" => self.pods.push(Pod { meta: o.metadata, spec: o.spec, status: o.status }),
+            "Event" => {
+                let object = o.involved_object.or(o.regarding).unwrap_or_default();
+                let count = o
+                    .series
+                    .as_ref()
+                    .and_then(|s| s.count)
+                    .or(o.count)
+                    .or(o.deprecated_count)
+                    .unwrap_or(1)
+                    .max(1);
+                let last_seen = o
+                    .series
+                    .and_then(|s| s.last_observed_time)
+                    .or(o.last_timestamp)
+                    .or(o.deprecated_last_timestamp)
+                    .or(o.event_time)
+                    .or(o.first_timestamp);
+                self.events.push(Event {
+                    namespace: o.metadata.namespace,
+                    type_: o.type_.unwrap_or_default(),
+                    reason: o.reason.unwrap_or_default(),
+                    message: o.message.or(o.note).unwrap_or_default(),
+                    object,
+                    count,
+                    last_seen,
+                });
+            }
+            "NodeMetrics" => {
+                self.node_metrics.push(NodeMetrics { name: o.metadata.name, usage: o.usage })
+            }
+            "PodMetrics" => self.pod_metrics += 1,
+            "Namespace" => self.namespaces += 1,
+            "ReplicaSet" | "Job" | "ReplicationController" => {
+                if let Some(owner) = o.metadata.controller() {
+                    self.owners.insert(
+                        (o.kind.clone(), o.metadata.namespace.clone(), o.metadata.name.clone()),
+                        (owner.kind.clone(), owner.name.clone()),
+                    );
+                }
+                self.other_objects += 1;
+            }
+            "" => self.ignored_documents += 1,
+            _ => self.other_objects += 1,
+        }
+    }
+
+    /// True when nothing Kubernetes-like was loaded.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+            && self.pods.is_empty()
+            && self.events.is_empty()
+            && self.node_metrics.is_empty()
+            && self.pod_metrics == 0
+            && self.namespaces == 0
+            && self.other_objects == 0
+            && self.server_version.is_none()
+    }
+
+    /// Merges another partial cluster (from a parallel loader) into this one.
+    pub fn merge(&mut self, other: Cluster) {
+        self.nodes.extend(other.nodes);
+        self.pods.extend(other.pods);
+        self.events.extend(other.events);
+        self.node_metrics.extend(other.node_metrics);
+        self.pod_metrics += other.pod_metrics;
+        self.owners.extend(other.owners);
+        if other.server_version.is_some() {
+            self.server_version = other.server_version;
+        }
+        self.namespaces += other.namespaces;
+        self.other_objects += other.other_objects;
+        self.ignored_documents += other.ignored_documents;
+    }
+
+    /// The top-level workload that owns a pod: follows ReplicaSet -> Deployment and
+    /// Job -> CronJob through objects in the snapshot, or through the `pod-template-hash`
+    /// naming convention when the ReplicaSet itself was not captured.
+    pub fn workload_of(&self, pod: &Pod) -> Option<(String, String)> {
+        let owner = pod.meta.controller()?;
+        let mut kind = owner.kind.clone();
+        let mut name = owner.name.clone();
+        for _ in 0..4 {
+            let key = (kind.clone(), pod.meta.namespace.clone(), name.clone());
+            match self.owners.get(&key) {
+                Some((k, n)) => {
+                    kind = k.clone();
+                    name = n.clone();
+                }
+                None => break,
+            }
+        }
+        if kind == "ReplicaSet" {
+            if let Some(hash) = pod.meta.labels.get("pod-template-hash") {
+                if let Some(deploy) = name.strip_suffix(&format!("-{hash}")) {
+                    return Some(("Deployment".to_string(), deploy.to_string()));
+                }
+            }
+        }
+        Some((kind, name))
+    }
+}

@@ -1,0 +1,274 @@
+//! Loading snapshots: files or directories of Kubernetes objects as users actually have them.
+//!
+//! Accepted: `kubectl get ... -o yaml|json` output (including `kind: List`), typed lists
+//! (`PodList`, whose items carry no `kind`), multi-document YAML, single objects, the JSON
+//! files of `kubectl cluster-info dump --output-directory` and its stdout form (concatenated
+//! JSON with `==== START logs ...` blocks), `kubectl version -o json`, and
+//! `metrics.k8s.io/v1beta1` `NodeMetricsList`/`PodMetricsList`. Unknown kinds are counted
+//! and ignored. Directories are read recursively; only `.json`, `.yaml` and `.yml` files are
+//! taken from them (a dump also holds `logs.txt` files). Files are parsed in parallel.
+
+use crate::model::{Cluster, RawObject};
+use rayon::prelude::*;
+use serde::Deserialize;
+use sre_cli::progress::Progress;
+use std::path::{Path, PathBuf};
+
+/// Why a snapshot could not be loaded. Every variant names the file (and line and column).
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("snapshot path {0} does not exist")]
+    Missing(PathBuf),
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}:{column}: invalid {format}: {message}")]
+    Parse { path: PathBuf, line: usize, column: usize, format: &'static str, message: String },
+    #[error(
+        "no Kubernetes objects found in {0}\n  hint: give files written by `kubectl get nodes,pods,events,replicasets -A -o yaml > cluster.yaml` \
+or a directory written by `kubectl cluster-info dump --all-namespaces --output-directory DIR`"
+    )]
+    Empty(String),
+}
+
+/// A loaded snapshot.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    pub cluster: Cluster,
+    pub files: usize,
+}
+
+/// Loads every path (file or directory).
+pub fn load(paths: &[PathBuf]) -> Result<Snapshot, SnapshotError> {
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            collect_dir(p, &mut files)?;
+        } else if p.is_file() {
+            files.push(p.clone());
+        } else {
+            return Err(SnapshotError::Missing(p.clone()));
+        }
+    }
+    let progress = Progress::new(files.len() as u64, "reading snapshot");
+    let parsed: Vec<Result<Cluster, SnapshotError>> = files
+        .par_iter()
+        .map(|f| {
+            let r = load_file(f);
+            progress.inc(1);
+            r
+        })
+        .collect();
+    progress.finish();
+    let mut cluster = Cluster::default();
+    for r in parsed {
+        cluster.merge(r?);
+    }
+    if cluster.is_empty() {
+        let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        return Err(SnapshotError::Empty(names.join(", ")));
+    }
+    Ok(Snapshot { cluster, files: files.len() })
+}
+
+fn collect_dir(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), SnapshotError> {
+    let io = |source| SnapshotError::Io { path: dir.to_path_buf(), source };
+    let mut entries: Vec<PathBuf> =
+        std::fs::read_dir(dir).map_err(io)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            collect_dir(&p, out)?;
+        } else if matches!(
+            p.extension().and_then(|e| e.to_str()),
+            Some("json" | "yaml" | "yml")
+        ) {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
+/// Parses one file into a partial cluster.
+pub fn load_file(path: &Path) -> Result<Cluster, SnapshotError> {
+    let bytes =
+        std::fs::read(path).map_err(|source| SnapshotError::Io { path: path.into(), source })?;
+    parse_bytes(path, &bytes)
+}
+
+/// Parses file contents (`path` is used in errors only).
+pub fn parse_bytes(path: &Path, bytes: &[u8]) -> Result<Cluster, SnapshotError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let mut cluster = Cluster::default();
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    match first {
+        None => {}
+        Some(b'{') | Some(b'[') => parse_json(path, bytes, &mut cluster)?,
+        Some(_) => parse_yaml(path, bytes, &mut cluster)?,
+    }
+    Ok(cluster)
+}
+
+fn parse_json(path: &Path, bytes: &[u8], cluster: &mut Cluster) -> Result<(), SnapshotError> {
+    let owned;
+    let bytes = if contains(bytes, b"==== START logs for") {
+        owned = blank_log_blocks(bytes);
+        &owned[..]
+    } else {
+        bytes
+    };
+    let json_err = |e: serde_json::Error| SnapshotError::Parse {
+        path: path.to_path_buf(),
+        line: e.line(),
+        column: e.column(),
+        format: "JSON",
+        message: strip_location(&e.to_string()),
+    };
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        let items = Vec::<RawObject>::deserialize(&mut de).map_err(json_err)?;
+        de.end().map_err(json_err)?;
+        for o in items {
+            add(cluster, o);
+        }
+        return Ok(());
+    }
+    for o in de.into_iter::<RawObject>() {
+        add(cluster, o.map_err(json_err)?);
+    }
+    Ok(())
+}
+
+fn parse_yaml(path: &Path, bytes: &[u8], cluster: &mut Cluster) -> Result<(), SnapshotError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let (line, column) = line_col(bytes, e.valid_up_to());
+        SnapshotError::Parse {
+            path: path.to_path_buf(),
+            line,
+            column,
+            format: "YAML",
+            message: "the file is not UTF-8 text".to_string(),
+        }
+    })?;
+    for doc in serde_yaml_ng::Deserializer::from_str(text) {
+        let o = Option::<RawObject>::deserialize(doc).map_err(|e| {
+            let (line, column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((0, 0));
+            SnapshotError::Parse {
+                path: path.to_path_buf(),
+                line,
+                column,
+                format: "YAML",
+                message: strip_location(&e.to_string()),
+            }
+        })?;
+        match o {
+            Some(o) => add(cluster, o),
+            None => {}
+        }
+    }
+    Ok(())
+}
+
+/// Flattens lists; items of typed lists (`PodList`) get their kind from the list.
+fn add(cluster: &mut Cluster, mut o: RawObject) {
+    if let Some(items) = o.items.take() {
+        let item_kind = o.kind.strip_suffix("List").unwrap_or("").to_string();
+        for mut item in items {
+            if item.kind.is_empty() && !item_kind.is_empty() {
+                item.kind = item_kind.clone();
+            }
+            add(cluster, item);
+        }
+        return;
+    }
+    cluster.add(o);
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Blanks the `==== START logs ... ==== END logs ...` blocks of a `cluster-info dump` written
+/// to stdout, keeping the newlines so that error line numbers still match the file.
+fn blank_log_blocks(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut in_logs = false;
+    for line in bytes.split_inclusive(|b| *b == b'\n') {
+        let start = line.starts_with(b"==== START logs for");
+        if start || in_logs {
+            in_logs = !line.starts_with(b"==== END logs for");
+            if line.ends_with(b"\n") {
+                out.push(b'\n');
+            }
+        } else {
+            out.extend_from_slice(line);
+        }
+    }
+    out
+}
+
+fn line_col(bytes: &[u8], offset: usize) -> (usize, usize) {
+    let before = &bytes[..offset.min(bytes.len())];
+    let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+    let col = before.iter().rev().take_while(|b| **b != b'\n').count() + 1;
+    (line, col)
+}
+
+/// serde_json and serde_yaml append " at line L column C"; we print the location first.
+fn strip_location(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Result<Cluster, SnapshotError> {
+        parse_bytes(Path::new("f"), s.as_bytes())
+    }
+
+    #[test]
+    fn typed_list_items_get_kind() -> Result<(), SnapshotError> {
+        let c = parse(r#"{"kind":"PodList","items":[{"metadata":{"name":"a","namespace":"x"}}]}"#)?;
+        assert_eq!(c.pods.len(), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn multi_doc_yaml_and_unknown_kinds() -> Result<(), SnapshotError> {
+        let c = parse("kind: Node\nmetadata: {name: n1}\n---\nkind: Widget\n---\n---\nfoo: 1\n")?;
+        assert_eq!(c.nodes.len(), 1);
+        assert_eq!(c.other_objects, 1);
+        assert_eq!(c.ignored_documents, 1);
+        Ok(())
+    }
+
+    #[test]
+    fn concatenated_json_with_logs() -> Result<(), SnapshotError> {
+        let s = "{\"kind\":\"NodeList\",\"items\":[{\"metadata\":{\"name\":\"n\"}}]}\n==== START logs for container a of pod x/y ====\nhello {\n==== END logs for container a of pod x/y ====\n{\"kind\":\"PodList\",\"items\":[]}\n";
+        let c = parse(s)?;
+        assert_eq!(c.nodes.len(), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn errors_carry_line_and_column() {
+        let e = parse("kind: Pod\nmetadata:\n  name: [unclosed\n").unwrap_err().to_string();
+        assert!(e.starts_with("f:") && e.contains("invalid YAML"), "{e}");
+        let e = parse("{\"kind\": \"Pod\",\n \"metadata\": }").unwrap_err().to_string();
+        assert!(e.starts_with("f:2:"), "{e}");
+    }
+
+    #[test]
+    fn version_document() -> Result<(), SnapshotError> {
+        let c = parse(r#"{"clientVersion":{"gitVersion":"v1.32.4"},"serverVersion":{"major":"1","minor":"29","gitVersion":"v1.29.2"}}"#)?;
+        assert_eq!(c.server_version.as_deref(), Some("v1.29.2"));
+        Ok(())
+    }
+}

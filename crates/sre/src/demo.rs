@@ -1,0 +1,74 @@
+//! `sre demo`: every implemented tool on the bundled examples.
+
+use anyhow::Context;
+use k8s_doctor::checks::{Command, Thresholds};
+use sre_cli::args::GlobalArgs;
+use sre_cli::config::{Config, K8sDoctorFlags};
+use sre_cli::ExitStatus;
+use sre_core::Report;
+use sre_render::{Format, RenderOptions};
+use std::path::PathBuf;
+
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    /// Where to write the reports
+    #[arg(long, value_name = "DIR", default_value = "sre-demo")]
+    pub output_dir: PathBuf,
+}
+
+/// Runs the demo. Findings never fail it: the examples are broken on purpose.
+pub fn run(args: &DemoArgs, _global: &GlobalArgs, config: &Config) -> anyhow::Result<ExitStatus> {
+    std::fs::create_dir_all(&args.output_dir).with_context(|| {
+        format!("cannot create the demo output directory {}", args.output_dir.display())
+    })?;
+    let k = config.k8s_doctor(K8sDoctorFlags::default())?;
+    let thresholds = Thresholds {
+        restart_warning: k.restart_warning.value,
+        restart_critical: k.restart_critical.value,
+        node_load_percent: k.node_load_percent.value,
+    };
+    let cluster = k8s_doctor::examples::broken_cluster()
+        .context("the bundled k8s-doctor example does not parse")?;
+    let now = sre_cli::clock::now();
+    let mut reports: Vec<Report> = Vec::new();
+    for command in [Command::Healthcheck, Command::Diagnostics] {
+        let mut r = k8s_doctor::report_from_cluster(&cluster, command, &[], thresholds, now);
+        r.target.insert(
+            "paths".into(),
+            serde_json::json!([k8s_doctor::examples::BROKEN_CLUSTER_DIR]),
+        );
+        reports.push(r);
+    }
+    let mut summary = String::from("sre demo: reports on the bundled examples\n\n");
+    summary.push_str(&format!(
+        "{:<12} {:<12} {:>8} {:>8} {:>8}  {}\n",
+        "TOOL", "COMMAND", "CRITICAL", "WARNING", "INFO", "REPORTS"
+    ));
+    for r in &reports {
+        let mut files = Vec::new();
+        for format in [Format::Html, Format::Json] {
+            let text = sre_render::render(r, format, &RenderOptions::default())?;
+            let path = args
+                .output_dir
+                .join(format!("{}-{}.{}", r.tool, r.command, format.extension()));
+            sre_cli::output::write_atomic(&path, text.as_bytes())?;
+            files.push(path.display().to_string());
+        }
+        summary.push_str(&format!(
+            "{:<12} {:<12} {:>8} {:>8} {:>8}  {}\n",
+            r.tool,
+            r.command,
+            r.summary.critical,
+            r.summary.warning,
+            r.summary.info,
+            files.join(", ")
+        ));
+    }
+    summary.push_str(&format!(
+        "\nOpen {} in a browser. Run a tool yourself: sre k8s-doctor diagnostics --snapshot {}\n",
+        args.output_dir.join("k8s-doctor-diagnostics.html").display(),
+        k8s_doctor::examples::BROKEN_CLUSTER_DIR
+    ));
+    sre_cli::output::write_stdout(summary.as_bytes())?;
+    Ok(ExitStatus::Clean)
+}

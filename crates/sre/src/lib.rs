@@ -1,0 +1,173 @@
+//! The `sre` command line: one binary for every sre-toolkit tool.
+//!
+//! Multi-call: invoked as `k8s-doctor` (a symlink or copy named so) it behaves as
+//! `sre k8s-doctor`; invoked as `kubectl-doctor` it is the kubectl plugin `kubectl doctor`.
+//! [`main_with_args`] parses, resolves configuration, sets up logging, runs the command and
+//! maps the outcome to the exit code (0 clean, 1 findings at or above `--fail-on`, 2 error).
+
+mod demo;
+
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use sre_cli::args::GlobalArgs;
+use sre_cli::config::Config;
+use sre_cli::ExitStatus;
+use std::ffi::OsString;
+use std::path::Path;
+
+const ABOUT: &str = "Practical tools for site reliability engineers, behind one binary.";
+
+const AFTER_HELP: &str = "\
+Exit codes: 0 clean, 1 findings at or above --fail-on (default critical), 2 error.
+Configuration: flags > SRE_* environment > config file (--config, ./sre.yaml, ~/.config/sre/config.yaml) > defaults.
+Try `sre demo` to run every tool on the bundled examples.";
+
+/// The `sre` command line.
+#[derive(Debug, Parser)]
+#[command(name = "sre", version, about = ABOUT, after_help = AFTER_HELP, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Commands,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Commands {
+    /// Kubernetes cluster health check and problem diagnostics (from a snapshot)
+    #[command(name = "k8s-doctor")]
+    K8sDoctor(k8s_doctor::Args),
+    /// Run every tool on the bundled examples and write HTML and JSON reports
+    Demo(demo::DemoArgs),
+    /// Show the resolved configuration and where each value comes from
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Print a shell completion script
+    Completions {
+        /// The shell
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) generated from the command-line definitions
+    Man,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print every setting with its value and source (flag, env, file, default)
+    Show,
+}
+
+/// `k8s-doctor` / `kubectl-doctor` invoked directly.
+#[derive(Debug, Parser)]
+#[command(name = "k8s-doctor", version, about = "Kubernetes cluster health check and problem diagnostics", after_help = AFTER_HELP)]
+struct K8sDoctorCli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(flatten)]
+    args: k8s_doctor::Args,
+}
+
+/// Which program name we were invoked as.
+fn personality(argv0: Option<&OsString>) -> &'static str {
+    let stem = argv0
+        .map(Path::new)
+        .and_then(Path::file_stem)
+        .and_then(|s| s.to_str())
+        .unwrap_or("sre");
+    match stem {
+        "k8s-doctor" => "k8s-doctor",
+        "kubectl-doctor" => "kubectl-doctor",
+        _ => "sre",
+    }
+}
+
+/// Runs the CLI with `args` (including the program name) and returns the exit code.
+pub fn main_with_args(args: Vec<OsString>) -> i32 {
+    match personality(args.first()) {
+        "sre" => match Cli::try_parse_from(&args) {
+            Ok(cli) => finish(dispatch(&cli.global, &cli.command)),
+            Err(e) => clap_exit(&e),
+        },
+        name => {
+            let display = if name == "kubectl-doctor" { "kubectl doctor" } else { "k8s-doctor" };
+            let cmd = K8sDoctorCli::command().name(display).bin_name(display);
+            let parsed = cmd
+                .try_get_matches_from(&args)
+                .and_then(|m| K8sDoctorCli::from_arg_matches(&m));
+            match parsed {
+                Ok(cli) => finish(with_runtime(&cli.global, |config| {
+                    k8s_doctor::run(&cli.args, &cli.global, config)
+                })),
+                Err(e) => clap_exit(&e),
+            }
+        }
+    }
+}
+
+fn clap_exit(e: &clap::Error) -> i32 {
+    // Help and version go to stdout with code 0; usage errors to stderr with code 2.
+    let _ = e.print();
+    e.exit_code()
+}
+
+fn finish(result: anyhow::Result<ExitStatus>) -> i32 {
+    match result {
+        Ok(status) => status.code(),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitStatus::Error.code()
+        }
+    }
+}
+
+/// Loads the config, starts logging, and runs `f`.
+fn with_runtime(
+    global: &GlobalArgs,
+    f: impl FnOnce(&Config) -> anyhow::Result<ExitStatus>,
+) -> anyhow::Result<ExitStatus> {
+    let config = Config::load(global)?;
+    let logging = config.logging(global)?;
+    let color = sre_cli::output::use_color(
+        global.color.as_deref().and_then(|c| c.parse().ok()).unwrap_or(sre_cli::args::ColorWhen::Auto),
+        std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    );
+    sre_cli::logging::init(&logging, color)?;
+    if let Some(p) = &config.path {
+        tracing::debug!(path = %p.display(), "Using config file");
+    }
+    f(&config)
+}
+
+fn dispatch(global: &GlobalArgs, command: &Commands) -> anyhow::Result<ExitStatus> {
+    match command {
+        Commands::Completions { shell } => {
+            let mut cmd = Cli::command();
+            let mut out = Vec::new();
+            clap_complete::generate(*shell, &mut cmd, "sre", &mut out);
+            sre_cli::output::write_stdout(&out)?;
+            Ok(ExitStatus::Clean)
+        }
+        Commands::Man => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(Cli::command()).render(&mut out)?;
+            sre_cli::output::write_stdout(&out)?;
+            Ok(ExitStatus::Clean)
+        }
+        Commands::K8sDoctor(args) => with_runtime(global, |c| k8s_doctor::run(args, global, c)),
+        Commands::Demo(args) => with_runtime(global, |c| demo::run(args, global, c)),
+        Commands::Config { command: ConfigCommand::Show } => with_runtime(global, |config| {
+            let mut out = String::new();
+            match &config.path {
+                Some(p) => out.push_str(&format!("# config file: {}\n", p.display())),
+                None => out.push_str("# config file: none (looked for ./sre.yaml and the user config dir)\n"),
+            }
+            for (key, value, source) in config.show(global)? {
+                out.push_str(&format!("{key} = {value}  # {source}\n"));
+            }
+            sre_cli::output::write_stdout(out.as_bytes())?;
+            Ok(ExitStatus::Clean)
+        }),
+    }
+}
+
