@@ -91,7 +91,11 @@ pub fn run(args: &Args, global: &GlobalArgs, config: &Config) -> anyhow::Result<
         Sub::Healthcheck(a) => run_checks(Command::Healthcheck, a, global, config),
         Sub::Diagnostics(a) => run_checks(Command::Diagnostics, a, global, config),
         Sub::Checks(a) => {
-            let text = if a.markdown { checks::docs_markdown() } else { checks_table() };
+            let text = if a.markdown {
+                checks::docs_markdown()
+            } else {
+                checks_table()
+            };
             sre_cli::output::write_stdout(text.as_bytes())?;
             Ok(ExitStatus::Clean)
         }
@@ -99,7 +103,9 @@ pub fn run(args: &Args, global: &GlobalArgs, config: &Config) -> anyhow::Result<
 }
 
 fn checks_table() -> String {
-    let mut out = String::from("CODE   SEVERITY  COMMANDS                  NAME                        TITLE\n");
+    let mut out = String::from(
+        "CODE   SEVERITY  COMMANDS                  NAME                        TITLE\n",
+    );
     for c in checks::ALL {
         let cmds: Vec<&str> = c.commands.iter().map(|c| c.as_str()).collect();
         out.push_str(&format!(
@@ -132,7 +138,13 @@ fn run_checks(
         node_load_percent: k.node_load_percent.value,
     };
     validate(command, &a.checks, thresholds)?;
-    let report = report(command, &a.snapshot, &a.checks, thresholds, sre_cli::clock::now())?;
+    let report = report(
+        command,
+        &a.snapshot,
+        &a.checks,
+        thresholds,
+        sre_cli::clock::now(),
+    )?;
     sre_cli::output::emit(&report, &common)
 }
 
@@ -156,7 +168,11 @@ fn validate(command: Command, only: &[String], t: Thresholds) -> anyhow::Result<
                 c.meta.code,
                 c.meta.name,
                 command.as_str(),
-                c.commands.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
+                c.commands
+                    .iter()
+                    .map(|c| c.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             Some(_) => {}
         }
@@ -187,9 +203,14 @@ pub fn report(
 ) -> anyhow::Result<Report> {
     let snap = snapshot::load(paths).context("cannot load the snapshot")?;
     let mut report = report_from_cluster(&snap.cluster, command, only, thresholds, now);
-    let shown: Vec<Value> = paths.iter().map(|p| Value::from(p.display().to_string())).collect();
+    let shown: Vec<Value> = paths
+        .iter()
+        .map(|p| Value::from(p.display().to_string()))
+        .collect();
     report.target.insert("paths".into(), Value::from(shown));
-    report.target.insert("files".into(), Value::from(snap.files));
+    report
+        .target
+        .insert("files".into(), Value::from(snap.files));
     Ok(report)
 }
 
@@ -201,7 +222,10 @@ pub fn report_from_cluster(
     thresholds: Thresholds,
     now: SystemTime,
 ) -> Report {
-    let ctx = Ctx { cluster, thresholds };
+    let ctx = Ctx {
+        cluster,
+        thresholds,
+    };
     let (ran, findings) = checks::run(&ctx, command, only);
     let mut report = Report::new("k8s-doctor", command.as_str(), now);
     let metas: Vec<sre_core::CheckMeta> = ran.iter().map(|c| c.meta).collect();
@@ -218,7 +242,11 @@ pub fn report_from_cluster(
                     "no Node objects in the snapshot: node checks were skipped (add `kubectl get nodes -o yaml`)",
                 );
             }
-            if !cluster.pods.iter().any(|p| p.meta.namespace == "kube-system") {
+            if !cluster
+                .pods
+                .iter()
+                .any(|p| p.meta.namespace == "kube-system")
+            {
                 report.error(
                     "kube-system pods",
                     "no pods from kube-system in the snapshot: component checks were skipped (add `kubectl get pods -n kube-system -o yaml`)",

@@ -33,7 +33,10 @@ fn de_scalar_map<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, Str
     #[derive(Deserialize)]
     struct V(#[serde(deserialize_with = "de_scalar_string")] String);
     let m: Option<BTreeMap<String, V>> = Option::deserialize(d)?;
-    Ok(m.unwrap_or_default().into_iter().map(|(k, V(v))| (k, v)).collect())
+    Ok(m.unwrap_or_default()
+        .into_iter()
+        .map(|(k, V(v))| (k, v))
+        .collect())
 }
 
 fn de_null_default<'de, D, T>(d: D) -> Result<T, D::Error>
@@ -275,7 +278,11 @@ impl Node {
             .iter()
             .filter_map(|(k, v)| {
                 if let Some(role) = k.strip_prefix("node-role.kubernetes.io/") {
-                    Some(if role.is_empty() { v.clone() } else { role.to_string() })
+                    Some(if role.is_empty() {
+                        v.clone()
+                    } else {
+                        role.to_string()
+                    })
                 } else if k == "kubernetes.io/role" {
                     Some(v.clone())
                 } else {
@@ -283,7 +290,13 @@ impl Node {
                 }
             })
             .filter(|r| !r.is_empty())
-            .map(|r| if r == "master" { "control-plane".to_string() } else { r })
+            .map(|r| {
+                if r == "master" {
+                    "control-plane".to_string()
+                } else {
+                    r
+                }
+            })
             .collect();
         roles.sort();
         roles.dedup();
@@ -311,7 +324,10 @@ pub struct Pod {
 
 impl Pod {
     pub fn all_statuses(&self) -> impl Iterator<Item = &ContainerStatus> {
-        self.status.init_container_statuses.iter().chain(self.status.container_statuses.iter())
+        self.status
+            .init_container_statuses
+            .iter()
+            .chain(self.status.container_statuses.iter())
     }
 
     pub fn condition(&self, t: &str) -> Option<&Condition> {
@@ -319,8 +335,17 @@ impl Pod {
     }
 
     pub fn ready_containers(&self) -> (usize, usize) {
-        let total = self.status.container_statuses.len().max(self.spec.containers.len());
-        let ready = self.status.container_statuses.iter().filter(|c| c.ready).count();
+        let total = self
+            .status
+            .container_statuses
+            .len()
+            .max(self.spec.containers.len());
+        let ready = self
+            .status
+            .container_statuses
+            .iter()
+            .filter(|c| c.ready)
+            .count();
         (ready, total)
     }
 
@@ -373,8 +398,16 @@ impl Cluster {
             }
         }
         match o.kind.as_str() {
-            "Node" => self.nodes.push(Node { meta: o.metadata, spec: o.spec, status: o.status }),
-            "Pod" => self.pods.push(Pod { meta: o.metadata, spec: o.spec, status: o.status }),
+            "Node" => self.nodes.push(Node {
+                meta: o.metadata,
+                spec: o.spec,
+                status: o.status,
+            }),
+            "Pod" => self.pods.push(Pod {
+                meta: o.metadata,
+                spec: o.spec,
+                status: o.status,
+            }),
             "Event" => {
                 let object = o.involved_object.or(o.regarding).unwrap_or_default();
                 let count = o
@@ -402,15 +435,20 @@ impl Cluster {
                     last_seen,
                 });
             }
-            "NodeMetrics" => {
-                self.node_metrics.push(NodeMetrics { name: o.metadata.name, usage: o.usage })
-            }
+            "NodeMetrics" => self.node_metrics.push(NodeMetrics {
+                name: o.metadata.name,
+                usage: o.usage,
+            }),
             "PodMetrics" => self.pod_metrics += 1,
             "Namespace" => self.namespaces += 1,
             "ReplicaSet" | "Job" | "ReplicationController" => {
                 if let Some(owner) = o.metadata.controller() {
                     self.owners.insert(
-                        (o.kind.clone(), o.metadata.namespace.clone(), o.metadata.name.clone()),
+                        (
+                            o.kind.clone(),
+                            o.metadata.namespace.clone(),
+                            o.metadata.name.clone(),
+                        ),
                         (owner.kind.clone(), owner.name.clone()),
                     );
                 }

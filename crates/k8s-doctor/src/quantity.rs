@@ -12,7 +12,8 @@ pub fn parse(q: &str) -> Option<f64> {
     let split = q
         .char_indices()
         .find(|(i, c)| {
-            c.is_ascii_alphabetic() && !(matches!(c, 'e' | 'E') && q[i + 1..].parse::<i32>().is_ok())
+            c.is_ascii_alphabetic()
+                && !(matches!(c, 'e' | 'E') && q[i + 1..].parse::<i32>().is_ok())
         })
         .map(|(i, _)| i)
         .unwrap_or(q.len());

@@ -26,7 +26,13 @@ pub enum SnapshotError {
         source: std::io::Error,
     },
     #[error("{path}:{line}:{column}: invalid {format}: {message}")]
-    Parse { path: PathBuf, line: usize, column: usize, format: &'static str, message: String },
+    Parse {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        format: &'static str,
+        message: String,
+    },
     #[error(
         "no Kubernetes objects found in {0}\n  hint: give files written by `kubectl get nodes,pods,events,replicasets -A -o yaml > cluster.yaml` \
 or a directory written by `kubectl cluster-info dump --all-namespaces --output-directory DIR`"
@@ -71,13 +77,21 @@ pub fn load(paths: &[PathBuf]) -> Result<Snapshot, SnapshotError> {
         let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
         return Err(SnapshotError::Empty(names.join(", ")));
     }
-    Ok(Snapshot { cluster, files: files.len() })
+    Ok(Snapshot {
+        cluster,
+        files: files.len(),
+    })
 }
 
 fn collect_dir(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), SnapshotError> {
-    let io = |source| SnapshotError::Io { path: dir.to_path_buf(), source };
-    let mut entries: Vec<PathBuf> =
-        std::fs::read_dir(dir).map_err(io)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    let io = |source| SnapshotError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(io)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
     entries.sort();
     for p in entries {
         if p.is_dir() {
@@ -94,8 +108,10 @@ fn collect_dir(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), SnapshotError> 
 
 /// Parses one file into a partial cluster.
 pub fn load_file(path: &Path) -> Result<Cluster, SnapshotError> {
-    let bytes =
-        std::fs::read(path).map_err(|source| SnapshotError::Io { path: path.into(), source })?;
+    let bytes = std::fs::read(path).map_err(|source| SnapshotError::Io {
+        path: path.into(),
+        source,
+    })?;
     parse_bytes(path, &bytes)
 }
 
@@ -155,7 +171,10 @@ fn parse_yaml(path: &Path, bytes: &[u8], cluster: &mut Cluster) -> Result<(), Sn
     })?;
     for doc in serde_yaml_ng::Deserializer::from_str(text) {
         let o = Option::<RawObject>::deserialize(doc).map_err(|e| {
-            let (line, column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((0, 0));
+            let (line, column) = e
+                .location()
+                .map(|l| (l.line(), l.column()))
+                .unwrap_or((0, 0));
             SnapshotError::Parse {
                 path: path.to_path_buf(),
                 line,
@@ -259,15 +278,21 @@ mod tests {
 
     #[test]
     fn errors_carry_line_and_column() {
-        let e = parse("kind: Pod\nmetadata:\n  name: [unclosed\n").unwrap_err().to_string();
+        let e = parse("kind: Pod\nmetadata:\n  name: [unclosed\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("f:") && e.contains("invalid YAML"), "{e}");
-        let e = parse("{\"kind\": \"Pod\",\n \"metadata\": }").unwrap_err().to_string();
+        let e = parse("{\"kind\": \"Pod\",\n \"metadata\": }")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("f:2:"), "{e}");
     }
 
     #[test]
     fn version_document() -> Result<(), SnapshotError> {
-        let c = parse(r#"{"clientVersion":{"gitVersion":"v1.32.4"},"serverVersion":{"major":"1","minor":"29","gitVersion":"v1.29.2"}}"#)?;
+        let c = parse(
+            r#"{"clientVersion":{"gitVersion":"v1.32.4"},"serverVersion":{"major":"1","minor":"29","gitVersion":"v1.29.2"}}"#,
+        )?;
         assert_eq!(c.server_version.as_deref(), Some("v1.29.2"));
         Ok(())
     }

@@ -19,7 +19,11 @@ impl Version {
         let major = it.next()?.parse().ok()?;
         let minor = it.next()?.parse().ok()?;
         let patch = it.next().and_then(|p| p.parse().ok()).unwrap_or(0);
-        Some(Version { major, minor, patch })
+        Some(Version {
+            major,
+            minor,
+            patch,
+        })
     }
 
     /// The version in an image reference's tag, e.g. `registry.k8s.io/kube-proxy:v1.29.2`.

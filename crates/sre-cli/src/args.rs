@@ -114,7 +114,9 @@ impl FromStr for ColorWhen {
             "auto" => Ok(ColorWhen::Auto),
             "always" => Ok(ColorWhen::Always),
             "never" => Ok(ColorWhen::Never),
-            _ => Err(format!("unknown colour mode `{s}` (valid values: auto, always, never)")),
+            _ => Err(format!(
+                "unknown colour mode `{s}` (valid values: auto, always, never)"
+            )),
         }
     }
 }
@@ -142,7 +144,9 @@ impl FromStr for LogFormat {
         match s {
             "text" => Ok(LogFormat::Text),
             "json" => Ok(LogFormat::Json),
-            _ => Err(format!("unknown log format `{s}` (valid values: text, json)")),
+            _ => Err(format!(
+                "unknown log format `{s}` (valid values: text, json)"
+            )),
         }
     }
 }

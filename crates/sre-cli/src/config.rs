@@ -135,7 +135,10 @@ pub struct Config {
 
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Config").field("path", &self.path).field("file", &self.file).finish()
+        f.debug_struct("Config")
+            .field("path", &self.path)
+            .field("file", &self.file)
+            .finish()
     }
 }
 
@@ -150,7 +153,11 @@ impl Config {
             Some(p) => read_file(p)?,
             None => FileConfig::default(),
         };
-        Ok(Config { path, file, env: Box::new(|k| std::env::var(k).ok()) })
+        Ok(Config {
+            path,
+            file,
+            env: Box::new(|k| std::env::var(k).ok()),
+        })
     }
 
     /// Builds a config from YAML text and an explicit environment (for tests).
@@ -178,19 +185,31 @@ impl Config {
         T::Err: fmt::Display,
     {
         if let Some(v) = flag {
-            return Ok(Setting { value: v, source: Source::Flag });
+            return Ok(Setting {
+                value: v,
+                source: Source::Flag,
+            });
         }
         if let Some(raw) = (self.env)(var).filter(|s| !s.is_empty()) {
             let value = raw.parse::<T>().map_err(|e| ConfigError::Env {
                 var: var.to_string(),
                 message: e.to_string(),
             })?;
-            return Ok(Setting { value, source: Source::Env(var.to_string()) });
+            return Ok(Setting {
+                value,
+                source: Source::Env(var.to_string()),
+            });
         }
         if let (Some(v), Some(p)) = (file, &self.path) {
-            return Ok(Setting { value: v, source: Source::File(p.clone()) });
+            return Ok(Setting {
+                value: v,
+                source: Source::File(p.clone()),
+            });
         }
-        Ok(Setting { value: default, source: Source::Default })
+        Ok(Setting {
+            value: default,
+            source: Source::Default,
+        })
     }
 
     /// Resolves logging settings.
@@ -277,11 +296,31 @@ impl Config {
         let common = self.common(global, &ReportArgs::default())?;
         let k8s = self.k8s_doctor(K8sDoctorFlags::default())?;
         let mut row = |k: &str, v: String, s: &Source| rows.push((k.to_string(), v, s.clone()));
-        row("output", common.output.value.to_string(), &common.output.source);
-        row("fail-on", common.fail_on.value.to_string(), &common.fail_on.source);
-        row("color", common.color.value.to_string(), &common.color.source);
-        row("log-level", logging.level.value.to_string(), &logging.level.source);
-        row("log-format", logging.format.value.to_string(), &logging.format.source);
+        row(
+            "output",
+            common.output.value.to_string(),
+            &common.output.source,
+        );
+        row(
+            "fail-on",
+            common.fail_on.value.to_string(),
+            &common.fail_on.source,
+        );
+        row(
+            "color",
+            common.color.value.to_string(),
+            &common.color.source,
+        );
+        row(
+            "log-level",
+            logging.level.value.to_string(),
+            &logging.level.source,
+        );
+        row(
+            "log-format",
+            logging.format.value.to_string(),
+            &logging.format.source,
+        );
         row(
             "k8s-doctor.restart-warning",
             k8s.restart_warning.value.to_string(),
@@ -311,8 +350,10 @@ fn discover() -> Option<PathBuf> {
 }
 
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
     parse_file(path, &text)
 }
 
@@ -327,7 +368,10 @@ fn parse_file(path: &Path, text: &str) -> Result<FileConfig, ConfigError> {
                 .location()
                 .map(|l| format!("{}:{}:{}: ", path.display(), l.line(), l.column()))
                 .unwrap_or_default();
-            ConfigError::Parse { path: path.to_path_buf(), message: format!("{loc}{e}") }
+            ConfigError::Parse {
+                path: path.to_path_buf(),
+                message: format!("{loc}{e}"),
+            }
         })
 }
 
@@ -335,16 +379,27 @@ fn parse_file(path: &Path, text: &str) -> Result<FileConfig, ConfigError> {
 mod tests {
     use super::*;
 
-    fn cfg(yaml: &str, env: &'static [(&'static str, &'static str)]) -> Result<Config, ConfigError> {
+    fn cfg(
+        yaml: &str,
+        env: &'static [(&'static str, &'static str)],
+    ) -> Result<Config, ConfigError> {
         Config::from_parts(Path::new("sre.yaml"), yaml, move |k| {
-            env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+            env.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
         })
     }
 
     #[test]
     fn precedence_flag_env_file_default() -> Result<(), ConfigError> {
-        let c = cfg("output: yaml\nfail-on: warning\n", &[("SRE_OUTPUT", "json")])?;
-        let flags = ReportArgs { output: Some(Format::Markdown), ..Default::default() };
+        let c = cfg(
+            "output: yaml\nfail-on: warning\n",
+            &[("SRE_OUTPUT", "json")],
+        )?;
+        let flags = ReportArgs {
+            output: Some(Format::Markdown),
+            ..Default::default()
+        };
         let g = GlobalArgs::default();
         assert_eq!(c.common(&g, &flags)?.output.value, Format::Markdown);
         let none = ReportArgs::default();
@@ -359,7 +414,9 @@ mod tests {
 
     #[test]
     fn unknown_key_names_location_and_valid_keys() {
-        let err = cfg("output: json\nfail_on: warning\n", &[]).unwrap_err().to_string();
+        let err = cfg("output: json\nfail_on: warning\n", &[])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("sre.yaml:2:1"), "{err}");
         assert!(err.contains("fail_on") && err.contains("fail-on"), "{err}");
     }
@@ -367,9 +424,14 @@ mod tests {
     #[test]
     fn bad_value_lists_valid_values() {
         let err = cfg("output: pdf\n", &[]).unwrap_err().to_string();
-        assert!(err.contains("sre.yaml:1:") && err.contains("valid values"), "{err}");
+        assert!(
+            err.contains("sre.yaml:1:") && err.contains("valid values"),
+            "{err}"
+        );
         let c = cfg("", &[("SRE_FAIL_ON", "sometimes")]).expect("empty file is valid");
-        let err = c.common(&GlobalArgs::default(), &ReportArgs::default()).unwrap_err();
+        let err = c
+            .common(&GlobalArgs::default(), &ReportArgs::default())
+            .unwrap_err();
         assert!(err.to_string().contains("SRE_FAIL_ON"), "{err}");
     }
 
@@ -379,7 +441,9 @@ mod tests {
         let k = c.k8s_doctor(K8sDoctorFlags::default())?;
         assert_eq!(k.restart_warning.value, 3);
         assert_eq!(k.restart_critical.value, 10);
-        let err = cfg("k8s-doctor:\n  restarts: 3\n", &[]).unwrap_err().to_string();
+        let err = cfg("k8s-doctor:\n  restarts: 3\n", &[])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("restart-warning"), "{err}");
         Ok(())
     }

@@ -13,7 +13,9 @@ pub fn init(logging: &Logging, color: bool) -> anyhow::Result<()> {
         _ => EnvFilter::try_new(&logging.level.value.0)
             .map_err(|e| anyhow::anyhow!("invalid log level: {e}"))?,
     };
-    let builder = tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(filter);
+    let builder = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter);
     let result = match logging.format.value {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Text => builder.with_ansi(color).with_target(false).try_init(),

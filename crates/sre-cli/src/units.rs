@@ -27,7 +27,9 @@ pub fn parse_size(s: &str) -> Result<u64, UnitError> {
     let err = || UnitError::Size(s.to_string());
     let t = s.trim();
     let t = t.strip_suffix('B').unwrap_or(t);
-    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
     let value: f64 = num.parse().map_err(|_| err())?;
     let mult: f64 = match unit {

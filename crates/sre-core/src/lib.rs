@@ -74,7 +74,11 @@ pub struct ParseSeverityError(pub String);
 
 impl fmt::Display for ParseSeverityError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "unknown severity `{}` (valid values: critical, warning, info)", self.0)
+        write!(
+            f,
+            "unknown severity `{}` (valid values: critical, warning, info)",
+            self.0
+        )
     }
 }
 
@@ -171,12 +175,20 @@ impl Resource {
 
     /// A place in a file; `line` and `column` are 1-based.
     pub fn file(path: &str, line: Option<u32>, column: Option<u32>) -> Self {
-        Resource { path: Some(path.to_string()), line, column, ..Resource::default() }
+        Resource {
+            path: Some(path.to_string()),
+            line,
+            column,
+            ..Resource::default()
+        }
     }
 
     /// The cluster (or other whole target) itself.
     pub fn cluster() -> Self {
-        Resource { kind: Some("Cluster".to_string()), ..Resource::default() }
+        Resource {
+            kind: Some("Cluster".to_string()),
+            ..Resource::default()
+        }
     }
 }
 
@@ -363,7 +375,10 @@ impl Report {
     /// Records something that could not be examined and marks the report partial.
     pub fn error(&mut self, source: impl Into<String>, message: impl Into<String>) {
         self.partial = true;
-        self.errors.push(ReportError { source: source.into(), message: message.into() });
+        self.errors.push(ReportError {
+            source: source.into(),
+            message: message.into(),
+        });
     }
 
     /// Sorts findings (most severe first, then code and resource) and recomputes the
@@ -427,25 +442,47 @@ mod tests {
     fn finish_sorts_and_counts() {
         let mut r = Report::new("t", "c", UNIX_EPOCH + Duration::from_secs(1_700_000_000));
         assert_eq!(r.generated_at, "2023-11-14T22:13:20Z");
-        r.push(Finding::new(&C, Resource::object("Pod", Some("b"), "x"), "w"));
+        r.push(Finding::new(
+            &C,
+            Resource::object("Pod", Some("b"), "x"),
+            "w",
+        ));
         r.push(
             Finding::new(&C, Resource::object("Pod", Some("a"), "x"), "c")
                 .severity(Severity::Critical),
         );
-        r.push(Finding::new(&C, Resource::object("Pod", Some("a"), "x"), "i").severity(Severity::Info));
+        r.push(
+            Finding::new(&C, Resource::object("Pod", Some("a"), "x"), "i").severity(Severity::Info),
+        );
         r.finish();
         let sev: Vec<_> = r.findings.iter().map(|f| f.severity).collect();
-        assert_eq!(sev, vec![Severity::Critical, Severity::Warning, Severity::Info]);
-        assert_eq!(r.summary, Summary { critical: 1, warning: 1, info: 1 });
+        assert_eq!(
+            sev,
+            vec![Severity::Critical, Severity::Warning, Severity::Info]
+        );
+        assert_eq!(
+            r.summary,
+            Summary {
+                critical: 1,
+                warning: 1,
+                info: 1
+            }
+        );
         assert!(r.fails(Some(Severity::Critical)));
         assert!(!r.fails(None));
     }
 
     #[test]
     fn resource_display() {
-        assert_eq!(Resource::object("Pod", Some("shop"), "cart").to_string(), "Pod shop/cart");
+        assert_eq!(
+            Resource::object("Pod", Some("shop"), "cart").to_string(),
+            "Pod shop/cart"
+        );
         assert_eq!(Resource::object("Node", None, "n1").to_string(), "Node n1");
-        assert_eq!(Resource::file("a.yaml", Some(3), Some(7)).to_string(), "a.yaml:3:7");
+        assert_eq!(
+            Resource::file("a.yaml", Some(3), Some(7)).to_string(),
+            "a.yaml:3:7"
+        );
     }
 
     #[test]

@@ -86,3 +86,30 @@ pub(crate) fn unlisted_codes(report: &Report) -> Vec<(&str, &str, Severity)> {
     }
     out
 }
+
+/// A target value short enough for one cell of a human report: scalars plainly, short lists
+/// and flat maps of scalars inline, anything bigger (say 5,000 nodes of inventory) as a
+/// count that points to the JSON report, which always has everything.
+pub(crate) fn compact_text(v: &Value) -> String {
+    match v {
+        Value::Array(items)
+            if items.len() <= 20 && items.iter().all(|i| scalar_text(i).is_some()) =>
+        {
+            items
+                .iter()
+                .filter_map(scalar_text)
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+        Value::Array(items) => format!("{} entries (see the JSON report)", items.len()),
+        Value::Object(map) if map.len() <= 10 && map.values().all(|i| scalar_text(i).is_some()) => {
+            map.iter()
+                .filter_map(|(k, v)| scalar_text(v).map(|t| format!("{k}: {t}")))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+        Value::Object(map) => format!("{} fields (see the JSON report)", map.len()),
+        Value::Null => "-".to_string(),
+        other => value_text(other),
+    }
+}

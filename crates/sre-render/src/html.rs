@@ -117,11 +117,8 @@ fn header(out: &mut String, report: &Report, title: &str) {
         out.push_str("<dl class=\"facts\">\n");
         for (k, v) in &report.target {
             let value = match v {
-                Value::Array(_) | Value::Object(_) => {
-                    format!("<code>{}</code>", esc(&v.to_string()))
-                }
                 Value::Null => "&mdash;".to_string(),
-                _ => esc(&crate::common::value_text(v)),
+                _ => esc(&crate::common::compact_text(v)),
             };
             let _ = writeln!(out, "<div><dt>{}</dt><dd>{value}</dd></div>", esc(k));
         }

@@ -1,6 +1,6 @@
 //! Markdown (GitHub-flavoured): for pull-request comments, job summaries and wikis.
 
-use crate::common::{counts_for, plural, severity_label, unlisted_codes, value_text};
+use crate::common::{compact_text, counts_for, plural, severity_label, unlisted_codes};
 use crate::escape::markdown as md;
 use sre_core::{Report, Severity};
 use std::fmt::Write as _;
@@ -28,7 +28,7 @@ pub(crate) fn render(report: &Report) -> String {
     if !report.target.is_empty() {
         out.push_str("\n## Target\n\n| Field | Value |\n| --- | --- |\n");
         for (k, v) in &report.target {
-            let _ = writeln!(out, "| {} | {} |", md(k), md(&value_text(v)));
+            let _ = writeln!(out, "| {} | {} |", md(k), md(&compact_text(v)));
         }
     }
 

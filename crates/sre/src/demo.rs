@@ -19,7 +19,10 @@ pub struct DemoArgs {
 /// Runs the demo. Findings never fail it: the examples are broken on purpose.
 pub fn run(args: &DemoArgs, _global: &GlobalArgs, config: &Config) -> anyhow::Result<ExitStatus> {
     std::fs::create_dir_all(&args.output_dir).with_context(|| {
-        format!("cannot create the demo output directory {}", args.output_dir.display())
+        format!(
+            "cannot create the demo output directory {}",
+            args.output_dir.display()
+        )
     })?;
     let k = config.k8s_doctor(K8sDoctorFlags::default())?;
     let thresholds = Thresholds {
@@ -48,9 +51,9 @@ pub fn run(args: &DemoArgs, _global: &GlobalArgs, config: &Config) -> anyhow::Re
         let mut files = Vec::new();
         for format in [Format::Html, Format::Json] {
             let text = sre_render::render(r, format, &RenderOptions::default())?;
-            let path = args
-                .output_dir
-                .join(format!("{}-{}.{}", r.tool, r.command, format.extension()));
+            let path =
+                args.output_dir
+                    .join(format!("{}-{}.{}", r.tool, r.command, format.extension()));
             sre_cli::output::write_atomic(&path, text.as_bytes())?;
             files.push(path.display().to_string());
         }
@@ -66,7 +69,9 @@ pub fn run(args: &DemoArgs, _global: &GlobalArgs, config: &Config) -> anyhow::Re
     }
     summary.push_str(&format!(
         "\nOpen {} in a browser. Run a tool yourself: sre k8s-doctor diagnostics --snapshot {}\n",
-        args.output_dir.join("k8s-doctor-diagnostics.html").display(),
+        args.output_dir
+            .join("k8s-doctor-diagnostics.html")
+            .display(),
         k8s_doctor::examples::BROKEN_CLUSTER_DIR
     ));
     sre_cli::output::write_stdout(summary.as_bytes())?;

@@ -90,7 +90,11 @@ pub fn main_with_args(args: Vec<OsString>) -> i32 {
             Err(e) => clap_exit(&e),
         },
         name => {
-            let display = if name == "kubectl-doctor" { "kubectl doctor" } else { "k8s-doctor" };
+            let display = if name == "kubectl-doctor" {
+                "kubectl doctor"
+            } else {
+                "k8s-doctor"
+            };
             let cmd = K8sDoctorCli::command().name(display).bin_name(display);
             let parsed = cmd
                 .try_get_matches_from(&args)
@@ -129,7 +133,11 @@ fn with_runtime(
     let config = Config::load(global)?;
     let logging = config.logging(global)?;
     let color = sre_cli::output::use_color(
-        global.color.as_deref().and_then(|c| c.parse().ok()).unwrap_or(sre_cli::args::ColorWhen::Auto),
+        global
+            .color
+            .as_deref()
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(sre_cli::args::ColorWhen::Auto),
         std::io::IsTerminal::is_terminal(&std::io::stderr()),
     );
     sre_cli::logging::init(&logging, color)?;
@@ -156,11 +164,15 @@ fn dispatch(global: &GlobalArgs, command: &Commands) -> anyhow::Result<ExitStatu
         }
         Commands::K8sDoctor(args) => with_runtime(global, |c| k8s_doctor::run(args, global, c)),
         Commands::Demo(args) => with_runtime(global, |c| demo::run(args, global, c)),
-        Commands::Config { command: ConfigCommand::Show } => with_runtime(global, |config| {
+        Commands::Config {
+            command: ConfigCommand::Show,
+        } => with_runtime(global, |config| {
             let mut out = String::new();
             match &config.path {
                 Some(p) => out.push_str(&format!("# config file: {}\n", p.display())),
-                None => out.push_str("# config file: none (looked for ./sre.yaml and the user config dir)\n"),
+                None => out.push_str(
+                    "# config file: none (looked for ./sre.yaml and the user config dir)\n",
+                ),
             }
             for (key, value, source) in config.show(global)? {
                 out.push_str(&format!("{key} = {value}  # {source}\n"));
@@ -170,4 +182,3 @@ fn dispatch(global: &GlobalArgs, command: &Commands) -> anyhow::Result<ExitStatu
         }),
     }
 }
-

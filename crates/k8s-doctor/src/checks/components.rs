@@ -6,8 +6,12 @@ use sre_core::{Finding, Resource, Severity};
 use std::collections::BTreeMap;
 
 /// Static control-plane components (kubeadm-style static pods).
-pub const CONTROL_PLANE: [&str; 4] =
-    ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"];
+pub const CONTROL_PLANE: [&str; 4] = [
+    "etcd",
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+];
 
 /// The component a `kube-system` pod belongs to, by the labels kubeadm and the standard
 /// add-ons set, else by name prefix.
@@ -110,7 +114,11 @@ check! {
 }
 
 fn component_missing(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-    let has_kube_system = ctx.cluster.pods.iter().any(|p| p.meta.namespace == "kube-system");
+    let has_kube_system = ctx
+        .cluster
+        .pods
+        .iter()
+        .any(|p| p.meta.namespace == "kube-system");
     if !has_kube_system {
         // The loader reports this as a partial report; nothing can be said here.
         return;
@@ -155,16 +163,24 @@ fn component_missing(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                     .severity(Severity::Warning)
                     .evidence("component", c)
                     .evidence("missingOn", missing.clone())
-                    .remediation(format!("Check /etc/kubernetes/manifests/{c}.yaml and the kubelet on those nodes.")),
+                    .remediation(format!(
+                        "Check /etc/kubernetes/manifests/{c}.yaml and the kubelet on those nodes."
+                    )),
                 );
             }
         }
     }
     if !comps.contains_key("coredns") {
         out.push(
-            Finding::new(&COMPONENT_MISSING.meta, res("coredns"), "no CoreDNS pod (k8s-app=kube-dns) in kube-system: cluster DNS does not resolve")
-                .evidence("component", "coredns")
-                .remediation("Check the coredns Deployment: `kubectl -n kube-system get deploy coredns`."),
+            Finding::new(
+                &COMPONENT_MISSING.meta,
+                res("coredns"),
+                "no CoreDNS pod (k8s-app=kube-dns) in kube-system: cluster DNS does not resolve",
+            )
+            .evidence("component", "coredns")
+            .remediation(
+                "Check the coredns Deployment: `kubectl -n kube-system get deploy coredns`.",
+            ),
         );
     }
     if !comps.contains_key("kube-proxy") {
@@ -218,7 +234,10 @@ fn component_unhealthy(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 .iter()
                 .filter(|p| {
                     p.all_statuses().any(|s| {
-                        s.state.waiting.as_ref().is_some_and(|w| w.reason == "CrashLoopBackOff")
+                        s.state
+                            .waiting
+                            .as_ref()
+                            .is_some_and(|w| w.reason == "CrashLoopBackOff")
                     })
                 })
                 .map(|p| p.meta.name.as_str())
@@ -228,9 +247,15 @@ fn component_unhealthy(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             let (sev, msg) = if !crashing.is_empty() {
                 (Severity::Critical, format!("{comp} is crashing (CrashLoopBackOff in {}); {ready} of {total} pods ready", crashing.join(", ")))
             } else if ready == 0 {
-                (Severity::Critical, format!("{comp}: none of {total} pods is ready"))
+                (
+                    Severity::Critical,
+                    format!("{comp}: none of {total} pods is ready"),
+                )
             } else if ready < total {
-                (Severity::Warning, format!("{comp}: {ready} of {total} pods ready"))
+                (
+                    Severity::Warning,
+                    format!("{comp}: {ready} of {total} pods ready"),
+                )
             } else {
                 continue;
             };

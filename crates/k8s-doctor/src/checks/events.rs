@@ -45,9 +45,20 @@ fn warning_events(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         .map(|p| ((p.meta.namespace.as_str(), p.meta.name.as_str()), p))
         .collect();
     for e in ctx.cluster.events.iter().filter(|e| e.type_ == "Warning") {
-        let ns = if e.object.namespace.is_empty() { e.namespace.as_str() } else { e.object.namespace.as_str() };
-        let kind = if e.object.kind.is_empty() { "Object" } else { e.object.kind.as_str() };
-        let res = match pods.get(&(ns, e.object.name.as_str())).filter(|_| kind == "Pod") {
+        let ns = if e.object.namespace.is_empty() {
+            e.namespace.as_str()
+        } else {
+            e.object.namespace.as_str()
+        };
+        let kind = if e.object.kind.is_empty() {
+            "Object"
+        } else {
+            e.object.kind.as_str()
+        };
+        let res = match pods
+            .get(&(ns, e.object.name.as_str()))
+            .filter(|_| kind == "Pod")
+        {
             Some(pod) => ctx.workload(pod),
             None => Resource::object(kind, Some(ns).filter(|_| kind != "Node"), &e.object.name),
         };
@@ -64,11 +75,15 @@ fn warning_events(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         }
     }
     for ((res, reason), a) in groups {
-        let mut f = Finding::new(&WARNING_EVENTS.meta, res, format!("{reason} ×{}: {}", a.count, a.message))
-            .evidence("reason", reason)
-            .evidence("count", a.count)
-            .evidence("events", a.events)
-            .remediation("`kubectl describe` the object and act on the event message.");
+        let mut f = Finding::new(
+            &WARNING_EVENTS.meta,
+            res,
+            format!("{reason} ×{}: {}", a.count, a.message),
+        )
+        .evidence("reason", reason)
+        .evidence("count", a.count)
+        .evidence("events", a.events)
+        .remediation("`kubectl describe` the object and act on the event message.");
         if !a.objects.is_empty() {
             f = f.evidence("pods", super::pod_sample(&a.objects));
         }

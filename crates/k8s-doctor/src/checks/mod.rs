@@ -111,7 +111,11 @@ pub struct Thresholds {
 
 impl Default for Thresholds {
     fn default() -> Self {
-        Thresholds { restart_warning: 5, restart_critical: 10, node_load_percent: 90 }
+        Thresholds {
+            restart_warning: 5,
+            restart_critical: 10,
+            node_load_percent: 90,
+        }
     }
 }
 
@@ -134,7 +138,11 @@ impl Ctx<'_> {
 }
 
 /// Runs the checks of `command`, optionally restricted to `only` (codes or names).
-pub fn run(ctx: &Ctx<'_>, command: Command, only: &[String]) -> (Vec<&'static Check>, Vec<Finding>) {
+pub fn run(
+    ctx: &Ctx<'_>,
+    command: Command,
+    only: &[String],
+) -> (Vec<&'static Check>, Vec<Finding>) {
     let selected: Vec<&'static Check> = ALL
         .iter()
         .filter(|c| c.commands.contains(&command))
@@ -162,7 +170,10 @@ pub(crate) struct Groups(pub BTreeMap<(Resource, String), Group>);
 
 impl Groups {
     pub fn hit(&mut self, ctx: &Ctx<'_>, pod: &Pod, key: &str) -> &mut Group {
-        let g = self.0.entry((ctx.workload(pod), key.to_string())).or_default();
+        let g = self
+            .0
+            .entry((ctx.workload(pod), key.to_string()))
+            .or_default();
         g.pods.push(pod.meta.name.clone());
         g
     }
@@ -212,7 +223,10 @@ Codes are stable: a released code never changes meaning. Select checks with `--c
         ));
     }
     for c in ALL {
-        out.push_str(&format!("\n## {}\n\n`{}` · default severity **{}**\n\n", c.meta.code, c.meta.name, c.meta.severity));
+        out.push_str(&format!(
+            "\n## {}\n\n`{}` · default severity **{}**\n\n",
+            c.meta.code, c.meta.name, c.meta.severity
+        ));
         out.push_str(&format!("**{}**\n\n", c.meta.title));
         for line in c.doc.lines() {
             out.push_str(line.strip_prefix(' ').unwrap_or(line));
@@ -234,7 +248,11 @@ mod tests {
             assert!(codes.insert(c.meta.code), "duplicate code {}", c.meta.code);
             assert!(names.insert(c.meta.name), "duplicate name {}", c.meta.name);
             for part in ["## What", "## Why", "## Example"] {
-                assert!(c.doc.contains(part), "{} lacks `{part}` in its doc comment", c.meta.code);
+                assert!(
+                    c.doc.contains(part),
+                    "{} lacks `{part}` in its doc comment",
+                    c.meta.code
+                );
             }
             assert!(!c.commands.is_empty());
         }
@@ -243,6 +261,9 @@ mod tests {
 
 /// The API server version skew checks use, as text (for the report's target).
 pub fn versions_api(cluster: &Cluster) -> Option<String> {
-    let ctx = Ctx { cluster, thresholds: Thresholds::default() };
+    let ctx = Ctx {
+        cluster,
+        thresholds: Thresholds::default(),
+    };
     versions::api_server_version(&ctx).map(|v| v.to_string())
 }

@@ -86,7 +86,14 @@ fn node_pressure(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                     Finding::new(
                         &NODE_PRESSURE.meta,
                         Resource::object("Node", None, &n.meta.name),
-                        format!("{t} is True{}", if c.message.is_empty() { String::new() } else { format!(": {}", c.message) }),
+                        format!(
+                            "{t} is True{}",
+                            if c.message.is_empty() {
+                                String::new()
+                            } else {
+                                format!(": {}", c.message)
+                            }
+                        ),
                     )
                     .evidence("condition", t)
                     .remediation(advice),
@@ -118,7 +125,10 @@ check! {
 
 fn node_network_unavailable(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     for n in &ctx.cluster.nodes {
-        if let Some(c) = n.condition("NetworkUnavailable").filter(|c| c.status == "True") {
+        if let Some(c) = n
+            .condition("NetworkUnavailable")
+            .filter(|c| c.status == "True")
+        {
             out.push(
                 Finding::new(
                     &NODE_NETWORK_UNAVAILABLE.meta,
@@ -188,14 +198,26 @@ check! {
 
 fn node_high_load(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     let threshold = f64::from(ctx.thresholds.node_load_percent);
-    let by_name: std::collections::HashMap<&str, &crate::model::Node> =
-        ctx.cluster.nodes.iter().map(|n| (n.meta.name.as_str(), n)).collect();
+    let by_name: std::collections::HashMap<&str, &crate::model::Node> = ctx
+        .cluster
+        .nodes
+        .iter()
+        .map(|n| (n.meta.name.as_str(), n))
+        .collect();
     for m in &ctx.cluster.node_metrics {
-        let Some(node) = by_name.get(m.name.as_str()) else { continue };
+        let Some(node) = by_name.get(m.name.as_str()) else {
+            continue;
+        };
         for (res, unit) in [("cpu", "cores"), ("memory", "bytes")] {
             let used = m.usage.get(res).and_then(|q| quantity::parse(q));
-            let alloc = node.status.allocatable.get(res).and_then(|q| quantity::parse(q));
-            let (Some(used), Some(alloc)) = (used, alloc) else { continue };
+            let alloc = node
+                .status
+                .allocatable
+                .get(res)
+                .and_then(|q| quantity::parse(q));
+            let (Some(used), Some(alloc)) = (used, alloc) else {
+                continue;
+            };
             if alloc <= 0.0 {
                 continue;
             }

@@ -7,7 +7,10 @@ use serde_json::Value;
 use sre_core::{CheckMeta, Finding, Severity};
 
 fn waiting_reason(s: &ContainerStatus) -> Option<(&str, &str)> {
-    s.state.waiting.as_ref().map(|w| (w.reason.as_str(), w.message.as_str()))
+    s.state
+        .waiting
+        .as_ref()
+        .map(|w| (w.reason.as_str(), w.message.as_str()))
 }
 
 /// Groups pods whose containers are waiting with one of `reasons`, keyed by container.
@@ -15,7 +18,9 @@ fn waiting_groups(ctx: &Ctx<'_>, reasons: &[&str]) -> Groups {
     let mut groups = Groups::default();
     for pod in &ctx.cluster.pods {
         for s in pod.all_statuses() {
-            let Some((reason, message)) = waiting_reason(s) else { continue };
+            let Some((reason, message)) = waiting_reason(s) else {
+                continue;
+            };
             if !reasons.contains(&reason) {
                 continue;
             }
@@ -26,7 +31,8 @@ fn waiting_groups(ctx: &Ctx<'_>, reasons: &[&str]) -> Groups {
             g.max = g.max.max(u64::from(s.restart_count));
             if let Some(t) = &s.last_state.terminated {
                 g.extra.insert("lastExitCode".into(), t.exit_code.into());
-                g.extra.insert("lastTerminationReason".into(), t.reason.clone().into());
+                g.extra
+                    .insert("lastTerminationReason".into(), t.reason.clone().into());
             }
             g.extra.insert("image".into(), s.image.clone().into());
         }
@@ -34,7 +40,12 @@ fn waiting_groups(ctx: &Ctx<'_>, reasons: &[&str]) -> Groups {
     groups
 }
 
-fn emit(out: &mut Vec<Finding>, meta: &CheckMeta, groups: Groups, describe: impl Fn(&str, &str, &super::Group) -> (String, String)) {
+fn emit(
+    out: &mut Vec<Finding>,
+    meta: &CheckMeta,
+    groups: Groups,
+    describe: impl Fn(&str, &str, &super::Group) -> (String, String),
+) {
     for ((res, key), g) in groups.0 {
         let (container, reason) = key.split_once('\u{0}').unwrap_or((key.as_str(), ""));
         let (message, remediation) = describe(container, reason, &g);
@@ -57,7 +68,11 @@ fn emit(out: &mut Vec<Finding>, meta: &CheckMeta, groups: Groups, describe: impl
 }
 
 fn detail(g: &super::Group) -> String {
-    if g.detail.is_empty() { String::new() } else { format!(": {}", g.detail) }
+    if g.detail.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", g.detail)
+    }
 }
 
 check! {
@@ -82,8 +97,13 @@ check! {
 fn pod_crashloop(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     let groups = waiting_groups(ctx, &["CrashLoopBackOff"]);
     emit(out, &POD_CRASHLOOP.meta, groups, |c, _, g| {
-        let last = match (g.extra.get("lastExitCode"), g.extra.get("lastTerminationReason")) {
-            (Some(Value::Number(code)), Some(Value::String(r))) => format!(" (last exit code {code}, {r})"),
+        let last = match (
+            g.extra.get("lastExitCode"),
+            g.extra.get("lastTerminationReason"),
+        ) {
+            (Some(Value::Number(code)), Some(Value::String(r))) => {
+                format!(" (last exit code {code}, {r})")
+            }
             _ => String::new(),
         };
         (
@@ -114,7 +134,15 @@ check! {
 }
 
 fn image_pull_failure(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-    let groups = waiting_groups(ctx, &["ImagePullBackOff", "ErrImagePull", "InvalidImageName", "ErrImageNeverPull"]);
+    let groups = waiting_groups(
+        ctx,
+        &[
+            "ImagePullBackOff",
+            "ErrImagePull",
+            "InvalidImageName",
+            "ErrImageNeverPull",
+        ],
+    );
     emit(out, &IMAGE_PULL_FAILURE.meta, groups, |c, reason, g| {
         (
             format!("container {c} of {}: {reason}{}", pods_phrase(&g.pods), detail(g)),
@@ -146,14 +174,29 @@ check! {
 
 fn pod_pending(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     let mut groups = Groups::default();
-    for pod in ctx.cluster.pods.iter().filter(|p| p.status.phase == "Pending") {
+    for pod in ctx
+        .cluster
+        .pods
+        .iter()
+        .filter(|p| p.status.phase == "Pending")
+    {
         let sched = pod.condition("PodScheduled");
         let (reason, message) = match sched {
-            Some(c) if c.status == "False" => (if c.reason.is_empty() { "Unschedulable" } else { c.reason.as_str() }, c.message.as_str()),
+            Some(c) if c.status == "False" => (
+                if c.reason.is_empty() {
+                    "Unschedulable"
+                } else {
+                    c.reason.as_str()
+                },
+                c.message.as_str(),
+            ),
             // Scheduled but still pending: image pulls and container errors are reported by
             // their own checks.
             _ if !pod.spec.node_name.is_empty() => continue,
-            _ => ("NotScheduled", "no scheduling decision recorded (is the scheduler running?)"),
+            _ => (
+                "NotScheduled",
+                "no scheduling decision recorded (is the scheduler running?)",
+            ),
         };
         let g = groups.hit(ctx, pod, reason);
         if g.detail.is_empty() {
@@ -194,19 +237,39 @@ check! {
 }
 
 fn container_start_failure(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-    let groups = waiting_groups(ctx, &["CreateContainerConfigError", "CreateContainerError", "RunContainerError"]);
-    emit(out, &CONTAINER_START_FAILURE.meta, groups, |c, reason, g| {
-        let fix = if reason == "CreateContainerConfigError" {
-            "Create the missing ConfigMap/Secret (or key) the pod references, or fix the reference."
-        } else {
-            "Check the container's command, volume mounts and security context; `kubectl describe pod` shows the runtime's error."
-        };
-        (format!("container {c} of {}: {reason}{}", pods_phrase(&g.pods), detail(g)), fix.to_string())
-    });
+    let groups = waiting_groups(
+        ctx,
+        &[
+            "CreateContainerConfigError",
+            "CreateContainerError",
+            "RunContainerError",
+        ],
+    );
+    emit(
+        out,
+        &CONTAINER_START_FAILURE.meta,
+        groups,
+        |c, reason, g| {
+            let fix = if reason == "CreateContainerConfigError" {
+                "Create the missing ConfigMap/Secret (or key) the pod references, or fix the reference."
+            } else {
+                "Check the container's command, volume mounts and security context; `kubectl describe pod` shows the runtime's error."
+            };
+            (
+                format!(
+                    "container {c} of {}: {reason}{}",
+                    pods_phrase(&g.pods),
+                    detail(g)
+                ),
+                fix.to_string(),
+            )
+        },
+    );
 }
 
 fn oom(s: &ContainerStatus) -> bool {
-    let is_oom = |t: &Option<crate::model::StateDetail>| t.as_ref().is_some_and(|t| t.reason == "OOMKilled");
+    let is_oom =
+        |t: &Option<crate::model::StateDetail>| t.as_ref().is_some_and(|t| t.reason == "OOMKilled");
     is_oom(&s.state.terminated) || is_oom(&s.last_state.terminated)
 }
 
@@ -252,7 +315,11 @@ fn oom_killed(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         }
     }
     for ((res, container), g) in groups.0 {
-        let limit = if g.detail.is_empty() { "no memory limit".to_string() } else { format!("memory limit {}", g.detail) };
+        let limit = if g.detail.is_empty() {
+            "no memory limit".to_string()
+        } else {
+            format!("memory limit {}", g.detail)
+        };
         out.push(
             Finding::new(&OOM_KILLED.meta, res, format!("container {container} of {} was OOMKilled ({limit})", pods_phrase(&g.pods)))
                 .evidence("container", container.clone())
@@ -301,8 +368,16 @@ fn high_restart_count(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         }
     }
     for ((res, container), g) in groups.0 {
-        let sev = if g.max > u64::from(t.restart_critical) { Severity::Critical } else { Severity::Warning };
-        let limit = if sev == Severity::Critical { t.restart_critical } else { t.restart_warning };
+        let sev = if g.max > u64::from(t.restart_critical) {
+            Severity::Critical
+        } else {
+            Severity::Warning
+        };
+        let limit = if sev == Severity::Critical {
+            t.restart_critical
+        } else {
+            t.restart_warning
+        };
         out.push(
             Finding::new(&HIGH_RESTART_COUNT.meta, res, format!("container {container} of {} restarted {} times (more than {limit})", pods_phrase(&g.pods), g.max))
                 .severity(sev)

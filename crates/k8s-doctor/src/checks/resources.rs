@@ -29,7 +29,12 @@ fn missing(ctx: &Ctx<'_>, pick: impl Fn(&crate::model::Container) -> Vec<&'stati
     // Static (mirror) pods are defined by files on the node, and kubeadm sets their
     // requests; flagging them would be noise the user cannot act on in the cluster.
     let mirror = |p: &&crate::model::Pod| p.meta.controller().is_some_and(|o| o.kind == "Node");
-    for pod in ctx.cluster.pods.iter().filter(|p| !p.is_terminal() && !mirror(p)) {
+    for pod in ctx
+        .cluster
+        .pods
+        .iter()
+        .filter(|p| !p.is_terminal() && !mirror(p))
+    {
         for c in &pod.spec.containers {
             let absent = pick(c);
             if !absent.is_empty() {
@@ -43,7 +48,12 @@ fn missing(ctx: &Ctx<'_>, pick: impl Fn(&crate::model::Container) -> Vec<&'stati
 
 fn missing_requests(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     let groups = missing(ctx, |c| {
-        ["cpu", "memory"].into_iter().filter(|r| !c.resources.requests.contains_key(*r) && !c.resources.limits.contains_key(*r)).collect()
+        ["cpu", "memory"]
+            .into_iter()
+            .filter(|r| {
+                !c.resources.requests.contains_key(*r) && !c.resources.limits.contains_key(*r)
+            })
+            .collect()
     });
     for ((res, container), g) in groups.0 {
         out.push(
@@ -80,14 +90,29 @@ check! {
 }
 
 fn missing_limits(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-    let groups = missing(ctx, |c| if c.resources.limits.contains_key("memory") { vec![] } else { vec!["memory"] });
+    let groups = missing(ctx, |c| {
+        if c.resources.limits.contains_key("memory") {
+            vec![]
+        } else {
+            vec!["memory"]
+        }
+    });
     for ((res, container), g) in groups.0 {
         out.push(
-            Finding::new(&MISSING_LIMITS.meta, res, format!("container {container} of {} has no memory limit", pods_phrase(&g.pods)))
-                .evidence("container", container.clone())
-                .evidence("podCount", g.pods.len())
-                .evidence("pods", pod_sample(&g.pods))
-                .remediation("Set limits.memory (commonly equal to requests.memory for predictable behaviour)."),
+            Finding::new(
+                &MISSING_LIMITS.meta,
+                res,
+                format!(
+                    "container {container} of {} has no memory limit",
+                    pods_phrase(&g.pods)
+                ),
+            )
+            .evidence("container", container.clone())
+            .evidence("podCount", g.pods.len())
+            .evidence("pods", pod_sample(&g.pods))
+            .remediation(
+                "Set limits.memory (commonly equal to requests.memory for predictable behaviour).",
+            ),
         );
     }
 }

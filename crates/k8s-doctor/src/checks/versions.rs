@@ -18,7 +18,12 @@ pub fn api_server_version(ctx: &Ctx<'_>) -> Option<Version> {
         .flat_map(|p| p.spec.containers.iter().map(|c| c.image.as_str()))
         .filter_map(Version::from_image)
         .min();
-    from_pods.or_else(|| ctx.cluster.server_version.as_deref().and_then(Version::parse))
+    from_pods.or_else(|| {
+        ctx.cluster
+            .server_version
+            .as_deref()
+            .and_then(Version::parse)
+    })
 }
 
 check! {
@@ -44,8 +49,12 @@ check! {
 fn server_version_unknown(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     if api_server_version(ctx).is_none() && !ctx.cluster.nodes.is_empty() {
         out.push(
-            Finding::new(&SERVER_VERSION_UNKNOWN.meta, Resource::cluster(), "the API server version is unknown: version skew checks were skipped")
-                .remediation("Add `kubectl version -o json > version.json` to the snapshot."),
+            Finding::new(
+                &SERVER_VERSION_UNKNOWN.meta,
+                Resource::cluster(),
+                "the API server version is unknown: version skew checks were skipped",
+            )
+            .remediation("Add `kubectl version -o json > version.json` to the snapshot."),
         );
     }
 }
@@ -86,17 +95,29 @@ check! {
 }
 
 fn kubelet_version_skew(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-    let Some(api) = api_server_version(ctx) else { return };
+    let Some(api) = api_server_version(ctx) else {
+        return;
+    };
     for n in &ctx.cluster.nodes {
-        let Some(v) = Version::parse(&n.status.node_info.kubelet_version) else { continue };
+        let Some(v) = Version::parse(&n.status.node_info.kubelet_version) else {
+            continue;
+        };
         if let Some((sev, msg, ahead)) = agent_skew("kubelet", v, api) {
             out.push(
-                Finding::new(&KUBELET_VERSION_SKEW.meta, Resource::object("Node", None, &n.meta.name), msg)
-                    .severity(sev)
-                    .evidence("kubeletVersion", v.to_string())
-                    .evidence("apiServerVersion", api.to_string())
-                    .evidence("minorsAhead", ahead)
-                    .remediation(if ahead > 0 { "Upgrade the control plane first, or downgrade this node's kubelet." } else { "Upgrade the node (drain, upgrade kubelet, uncordon)." }),
+                Finding::new(
+                    &KUBELET_VERSION_SKEW.meta,
+                    Resource::object("Node", None, &n.meta.name),
+                    msg,
+                )
+                .severity(sev)
+                .evidence("kubeletVersion", v.to_string())
+                .evidence("apiServerVersion", api.to_string())
+                .evidence("minorsAhead", ahead)
+                .remediation(if ahead > 0 {
+                    "Upgrade the control plane first, or downgrade this node's kubelet."
+                } else {
+                    "Upgrade the node (drain, upgrade kubelet, uncordon)."
+                }),
             );
         }
     }
@@ -125,12 +146,26 @@ check! {
 }
 
 fn kube_proxy_version_skew(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-    let Some(api) = api_server_version(ctx) else { return };
+    let Some(api) = api_server_version(ctx) else {
+        return;
+    };
     let mut seen = std::collections::HashSet::new();
     // kube-proxy pods carry the real version; nodeInfo.kubeProxyVersion is deprecated and
     // often just mirrors the kubelet.
-    for p in ctx.cluster.pods.iter().filter(|p| component_of(p) == Some("kube-proxy")) {
-        let Some(v) = p.spec.containers.iter().find_map(|c| Version::from_image(&c.image)) else { continue };
+    for p in ctx
+        .cluster
+        .pods
+        .iter()
+        .filter(|p| component_of(p) == Some("kube-proxy"))
+    {
+        let Some(v) = p
+            .spec
+            .containers
+            .iter()
+            .find_map(|c| Version::from_image(&c.image))
+        else {
+            continue;
+        };
         seen.insert(p.spec.node_name.clone());
         let kubelet = ctx
             .cluster
@@ -138,16 +173,41 @@ fn kube_proxy_version_skew(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             .iter()
             .find(|n| n.meta.name == p.spec.node_name)
             .and_then(|n| Version::parse(&n.status.node_info.kubelet_version));
-        push_proxy(out, Resource::object("Pod", Some("kube-system"), &p.meta.name), v, api, kubelet);
+        push_proxy(
+            out,
+            Resource::object("Pod", Some("kube-system"), &p.meta.name),
+            v,
+            api,
+            kubelet,
+        );
     }
-    for n in ctx.cluster.nodes.iter().filter(|n| !seen.contains(&n.meta.name)) {
-        let Some(v) = Version::parse(&n.status.node_info.kube_proxy_version) else { continue };
+    for n in ctx
+        .cluster
+        .nodes
+        .iter()
+        .filter(|n| !seen.contains(&n.meta.name))
+    {
+        let Some(v) = Version::parse(&n.status.node_info.kube_proxy_version) else {
+            continue;
+        };
         let kubelet = Version::parse(&n.status.node_info.kubelet_version);
-        push_proxy(out, Resource::object("Node", None, &n.meta.name), v, api, kubelet);
+        push_proxy(
+            out,
+            Resource::object("Node", None, &n.meta.name),
+            v,
+            api,
+            kubelet,
+        );
     }
 }
 
-fn push_proxy(out: &mut Vec<Finding>, res: Resource, v: Version, api: Version, kubelet: Option<Version>) {
+fn push_proxy(
+    out: &mut Vec<Finding>,
+    res: Resource,
+    v: Version,
+    api: Version,
+    kubelet: Option<Version>,
+) {
     let mut hit = agent_skew("kube-proxy", v, api);
     if hit.is_none() {
         if let Some(k) = kubelet {
@@ -193,10 +253,21 @@ check! {
 }
 
 fn control_plane_version_skew(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-    let Some(api) = api_server_version(ctx) else { return };
+    let Some(api) = api_server_version(ctx) else {
+        return;
+    };
     for p in &ctx.cluster.pods {
-        let Some(comp) = component_of(p) else { continue };
-        let Some(v) = p.spec.containers.iter().find_map(|c| Version::from_image(&c.image)) else { continue };
+        let Some(comp) = component_of(p) else {
+            continue;
+        };
+        let Some(v) = p
+            .spec
+            .containers
+            .iter()
+            .find_map(|c| Version::from_image(&c.image))
+        else {
+            continue;
+        };
         let ahead = v.minors_ahead_of(api);
         let hit = match comp {
             "kube-controller-manager" | "kube-scheduler" => {

@@ -2,7 +2,8 @@
 
 #[test]
 fn checks_docs_page_is_current() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/checks/k8s-doctor.md");
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/checks/k8s-doctor.md");
     let expected = k8s_doctor::checks::docs_markdown();
     if std::env::var_os("SRE_UPDATE_DOCS").is_some() {
         std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");

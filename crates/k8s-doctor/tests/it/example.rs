@@ -6,12 +6,20 @@ use sre_core::{Report, Severity};
 use std::time::UNIX_EPOCH;
 
 fn report(command: Command) -> Report {
-    k8s_doctor::report(command, &[example_dir()], &[], Thresholds::default(), UNIX_EPOCH)
-        .expect("the example loads")
+    k8s_doctor::report(
+        command,
+        &[example_dir()],
+        &[],
+        Thresholds::default(),
+        UNIX_EPOCH,
+    )
+    .expect("the example loads")
 }
 
 fn has(r: &Report, code: &str, sev: Severity, resource: &str) -> bool {
-    r.findings.iter().any(|f| f.code == code && f.severity == sev && f.resource.to_string() == resource)
+    r.findings
+        .iter()
+        .any(|f| f.code == code && f.severity == sev && f.resource.to_string() == resource)
 }
 
 #[test]
@@ -21,12 +29,41 @@ fn healthcheck_finds_the_planted_problems() {
     assert!(has(&r, "KD101", Severity::Critical, "Node worker-2"), "{l}");
     assert!(has(&r, "KD102", Severity::Warning, "Node worker-3"), "{l}");
     assert!(has(&r, "KD104", Severity::Info, "Node worker-3"), "{l}");
-    assert!(has(&r, "KD112", Severity::Critical, "Pod kube-system/kube-scheduler-cp-1"), "{l}");
-    assert!(has(&r, "KD112", Severity::Warning, "Deployment kube-system/coredns"), "{l}");
+    assert!(
+        has(
+            &r,
+            "KD112",
+            Severity::Critical,
+            "Pod kube-system/kube-scheduler-cp-1"
+        ),
+        "{l}"
+    );
+    assert!(
+        has(
+            &r,
+            "KD112",
+            Severity::Warning,
+            "Deployment kube-system/coredns"
+        ),
+        "{l}"
+    );
     assert!(has(&r, "KD121", Severity::Warning, "Node worker-2"), "{l}");
     assert!(has(&r, "KD121", Severity::Critical, "Node worker-3"), "{l}");
-    assert!(has(&r, "KD123", Severity::Warning, "Pod kube-system/kube-scheduler-cp-1"), "{l}");
-    assert!(!r.findings.iter().any(|f| f.code == "KD110" || f.code == "KD120"), "{l}");
+    assert!(
+        has(
+            &r,
+            "KD123",
+            Severity::Warning,
+            "Pod kube-system/kube-scheduler-cp-1"
+        ),
+        "{l}"
+    );
+    assert!(
+        !r.findings
+            .iter()
+            .any(|f| f.code == "KD110" || f.code == "KD120"),
+        "{l}"
+    );
     assert_eq!(r.target["serverVersion"], "v1.29.2");
     assert_eq!(r.target["nodes"], 4);
     assert_eq!(r.target["nodeRoles"]["control-plane"], 1);
@@ -39,24 +76,77 @@ fn healthcheck_finds_the_planted_problems() {
 fn diagnostics_finds_the_planted_problems_at_the_workload() {
     let r = report(Command::Diagnostics);
     let l = lines(&r);
-    assert!(has(&r, "KD201", Severity::Critical, "Deployment shop/cart"), "{l}");
-    let cart = r.findings.iter().find(|f| f.code == "KD201" && f.resource.to_string() == "Deployment shop/cart").expect("cart");
+    assert!(
+        has(&r, "KD201", Severity::Critical, "Deployment shop/cart"),
+        "{l}"
+    );
+    let cart = r
+        .findings
+        .iter()
+        .find(|f| f.code == "KD201" && f.resource.to_string() == "Deployment shop/cart")
+        .expect("cart");
     assert_eq!(cart.evidence["podCount"], 2);
-    assert!(has(&r, "KD202", Severity::Critical, "Deployment shop/checkout"), "{l}");
-    assert!(has(&r, "KD203", Severity::Warning, "CronJob batch/nightly-report"), "{l}");
-    let pending = r.findings.iter().find(|f| f.code == "KD203").expect("pending");
-    assert!(pending.message.contains("Insufficient memory"), "{}", pending.message);
-    assert!(has(&r, "KD204", Severity::Critical, "StatefulSet shop/payments"), "{l}");
-    assert!(has(&r, "KD205", Severity::Warning, "Deployment shop/search"), "{l}");
-    assert!(has(&r, "KD206", Severity::Critical, "Deployment shop/search"), "{l}");
-    assert!(has(&r, "KD206", Severity::Warning, "Deployment shop/frontend"), "{l}");
-    assert!(has(&r, "KD207", Severity::Warning, "StatefulSet shop/payments"), "{l}");
-    let backoff = r.findings.iter().find(|f| f.code == "KD207" && f.resource.to_string() == "Deployment shop/cart").expect("events grouped at the workload");
+    assert!(
+        has(&r, "KD202", Severity::Critical, "Deployment shop/checkout"),
+        "{l}"
+    );
+    assert!(
+        has(
+            &r,
+            "KD203",
+            Severity::Warning,
+            "CronJob batch/nightly-report"
+        ),
+        "{l}"
+    );
+    let pending = r
+        .findings
+        .iter()
+        .find(|f| f.code == "KD203")
+        .expect("pending");
+    assert!(
+        pending.message.contains("Insufficient memory"),
+        "{}",
+        pending.message
+    );
+    assert!(
+        has(&r, "KD204", Severity::Critical, "StatefulSet shop/payments"),
+        "{l}"
+    );
+    assert!(
+        has(&r, "KD205", Severity::Warning, "Deployment shop/search"),
+        "{l}"
+    );
+    assert!(
+        has(&r, "KD206", Severity::Critical, "Deployment shop/search"),
+        "{l}"
+    );
+    assert!(
+        has(&r, "KD206", Severity::Warning, "Deployment shop/frontend"),
+        "{l}"
+    );
+    assert!(
+        has(&r, "KD207", Severity::Warning, "StatefulSet shop/payments"),
+        "{l}"
+    );
+    let backoff = r
+        .findings
+        .iter()
+        .find(|f| f.code == "KD207" && f.resource.to_string() == "Deployment shop/cart")
+        .expect("events grouped at the workload");
     assert_eq!(backoff.evidence["count"], 81);
-    assert!(has(&r, "KD208", Severity::Warning, "Pod shop/debug-shell"), "{l}");
+    assert!(
+        has(&r, "KD208", Severity::Warning, "Pod shop/debug-shell"),
+        "{l}"
+    );
     assert!(has(&r, "KD210", Severity::Warning, "Node worker-1"), "{l}");
     // Normal events are never findings.
-    assert!(!r.findings.iter().any(|f| f.message.contains("Successfully assigned")), "{l}");
+    assert!(
+        !r.findings
+            .iter()
+            .any(|f| f.message.contains("Successfully assigned")),
+        "{l}"
+    );
     insta::assert_snapshot!("example_diagnostics", l);
 }
 
@@ -66,7 +156,11 @@ fn embedded_example_matches_the_files_on_disk() {
     let disk = k8s_doctor::snapshot::load(&[example_dir()]).expect("loads");
     assert_eq!(cluster.pods.len(), disk.cluster.pods.len());
     assert_eq!(cluster.nodes.len(), disk.cluster.nodes.len());
-    assert_eq!(k8s_doctor::examples::BROKEN_CLUSTER.len(), disk.files, "a file in the example dir is not embedded");
+    assert_eq!(
+        k8s_doctor::examples::BROKEN_CLUSTER.len(),
+        disk.files,
+        "a file in the example dir is not embedded"
+    );
 }
 
 #[test]
@@ -79,8 +173,25 @@ fn cluster_info_dump_layout_is_read() {
     std::fs::write(dir.path().join("nodes.json"), r#"{"kind":"NodeList","apiVersion":"v1","metadata":{},"items":[{"metadata":{"name":"n1"},"status":{"conditions":[{"type":"Ready","status":"False","reason":"KubeletNotReady"}]}}]}"#).expect("write");
     std::fs::write(ns.join("pods.json"), r#"{"kind":"PodList","apiVersion":"v1","metadata":{},"items":[{"metadata":{"name":"cart-1","namespace":"shop"},"spec":{"containers":[{"name":"c","image":"i"}]},"status":{"phase":"Running","containerStatuses":[{"name":"c","restartCount":3,"state":{"waiting":{"reason":"CrashLoopBackOff"}}}]}}]}"#).expect("write");
     std::fs::write(ns.join("cart-1/logs.txt"), "panic: not json {{{").expect("write");
-    let r = k8s_doctor::report(Command::Diagnostics, &[dir.path().to_path_buf()], &[], Thresholds::default(), UNIX_EPOCH).expect("loads");
-    assert!(r.findings.iter().any(|f| f.code == "KD201" && f.resource.to_string() == "Pod shop/cart-1"), "{}", lines(&r));
-    assert!(r.findings.iter().any(|f| f.code == "KD101"), "{}", lines(&r));
+    let r = k8s_doctor::report(
+        Command::Diagnostics,
+        &[dir.path().to_path_buf()],
+        &[],
+        Thresholds::default(),
+        UNIX_EPOCH,
+    )
+    .expect("loads");
+    assert!(
+        r.findings
+            .iter()
+            .any(|f| f.code == "KD201" && f.resource.to_string() == "Pod shop/cart-1"),
+        "{}",
+        lines(&r)
+    );
+    assert!(
+        r.findings.iter().any(|f| f.code == "KD101"),
+        "{}",
+        lines(&r)
+    );
     assert_eq!(r.target["files"], 2);
 }

@@ -10,7 +10,11 @@ fn files(code: &str, kind: &str) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(fixtures_dir())
         .expect("fixtures dir")
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(&prefix)))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(&prefix))
+        })
         .collect();
     v.sort();
     v
@@ -19,9 +23,18 @@ fn files(code: &str, kind: &str) -> Vec<PathBuf> {
 fn run(code: &str, kind: &str) -> sre_core::Report {
     let check = k8s_doctor::checks::find(code).expect("registered check");
     let paths = files(code, kind);
-    assert!(!paths.is_empty(), "check {code} has no `{code}-{kind}.*` fixture in tests/fixtures");
-    k8s_doctor::report(check.commands[0], &paths, &[code.to_string()], Thresholds::default(), UNIX_EPOCH)
-        .unwrap_or_else(|e| panic!("fixture {code}-{kind} does not load: {e:#}"))
+    assert!(
+        !paths.is_empty(),
+        "check {code} has no `{code}-{kind}.*` fixture in tests/fixtures"
+    );
+    k8s_doctor::report(
+        check.commands[0],
+        &paths,
+        &[code.to_string()],
+        Thresholds::default(),
+        UNIX_EPOCH,
+    )
+    .unwrap_or_else(|e| panic!("fixture {code}-{kind} does not load: {e:#}"))
 }
 
 #[test]
@@ -31,17 +44,28 @@ fn every_check_fires_on_its_fixture() {
         let code = check.meta.code;
         let report = run(code, "fires");
         let own: Vec<_> = report.findings_for(code).collect();
-        assert!(!own.is_empty(), "{code} did not fire on its fixture:\n{}", lines(&report));
+        assert!(
+            !own.is_empty(),
+            "{code} did not fire on its fixture:\n{}",
+            lines(&report)
+        );
         assert!(
             report.findings.iter().all(|f| f.code == code),
             "--check {code} let other checks through:\n{}",
             lines(&report)
         );
         for f in own {
-            assert!(!f.message.is_empty() && f.remediation.as_deref().is_some_and(|r| !r.is_empty()) || f.severity == sre_core::Severity::Info,
-                "{code} finding lacks message or remediation: {f:?}");
+            assert!(
+                !f.message.is_empty() && f.remediation.as_deref().is_some_and(|r| !r.is_empty())
+                    || f.severity == sre_core::Severity::Info,
+                "{code} finding lacks message or remediation: {f:?}"
+            );
         }
-        all.push_str(&format!("## {code} {}\n{}\n", check.meta.name, lines(&report)));
+        all.push_str(&format!(
+            "## {code} {}\n{}\n",
+            check.meta.name,
+            lines(&report)
+        ));
     }
     insta::assert_snapshot!("fixtures_fire", all);
 }
@@ -51,28 +75,62 @@ fn every_check_stays_quiet_on_healthy_fixture() {
     for check in ALL {
         let code = check.meta.code;
         let report = run(code, "quiet");
-        assert_eq!(report.findings_for(code).count(), 0, "{code} fired on its quiet fixture:\n{}", lines(&report));
+        assert_eq!(
+            report.findings_for(code).count(),
+            0,
+            "{code} fired on its quiet fixture:\n{}",
+            lines(&report)
+        );
     }
 }
 
 #[test]
 fn restart_thresholds_are_configurable() {
     let paths = files("KD206", "fires");
-    let t = Thresholds { restart_warning: 20, restart_critical: 30, node_load_percent: 90 };
-    let r = k8s_doctor::report(k8s_doctor::checks::Command::Diagnostics, &paths, &["KD206".into()], t, UNIX_EPOCH)
-        .expect("loads");
+    let t = Thresholds {
+        restart_warning: 20,
+        restart_critical: 30,
+        node_load_percent: 90,
+    };
+    let r = k8s_doctor::report(
+        k8s_doctor::checks::Command::Diagnostics,
+        &paths,
+        &["KD206".into()],
+        t,
+        UNIX_EPOCH,
+    )
+    .expect("loads");
     assert_eq!(r.findings.len(), 0, "{}", lines(&r));
-    let t = Thresholds { restart_warning: 1, restart_critical: 5, node_load_percent: 90 };
-    let r = k8s_doctor::report(k8s_doctor::checks::Command::Diagnostics, &paths, &["KD206".into()], t, UNIX_EPOCH)
-        .expect("loads");
+    let t = Thresholds {
+        restart_warning: 1,
+        restart_critical: 5,
+        node_load_percent: 90,
+    };
+    let r = k8s_doctor::report(
+        k8s_doctor::checks::Command::Diagnostics,
+        &paths,
+        &["KD206".into()],
+        t,
+        UNIX_EPOCH,
+    )
+    .expect("loads");
     assert_eq!(r.summary.critical, 2, "{}", lines(&r));
 }
 
 #[test]
 fn node_load_threshold_is_configurable() {
     let paths = files("KD210", "fires");
-    let t = Thresholds { node_load_percent: 99, ..Thresholds::default() };
-    let r = k8s_doctor::report(k8s_doctor::checks::Command::Diagnostics, &paths, &["KD210".into()], t, UNIX_EPOCH)
-        .expect("loads");
+    let t = Thresholds {
+        node_load_percent: 99,
+        ..Thresholds::default()
+    };
+    let r = k8s_doctor::report(
+        k8s_doctor::checks::Command::Diagnostics,
+        &paths,
+        &["KD210".into()],
+        t,
+        UNIX_EPOCH,
+    )
+    .expect("loads");
     assert_eq!(r.findings.len(), 0, "{}", lines(&r));
 }
