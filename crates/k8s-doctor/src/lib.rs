@@ -56,7 +56,8 @@ pub enum Sub {
 pub struct CheckArgs {
     /// Snapshot file or directory, repeatable: `kubectl get ... -A -o yaml|json` output,
     /// multi-document YAML, `kubectl cluster-info dump` files, `kubectl version -o json`,
-    /// metrics.k8s.io NodeMetricsList/PodMetricsList. Directories are read recursively.
+    /// metrics.k8s.io NodeMetricsList/PodMetricsList. Directories are read recursively;
+    /// `-` reads standard input.
     #[arg(long, short = 's', required = true, value_name = "PATH")]
     pub snapshot: Vec<PathBuf>,
     /// Run only these checks (code or name, repeatable or comma-separated)

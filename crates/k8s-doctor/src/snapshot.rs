@@ -47,11 +47,23 @@ pub struct Snapshot {
     pub files: usize,
 }
 
-/// Loads every path (file or directory).
+/// Loads every path (file or directory; `-` is standard input, for
+/// `kubectl get pods -A -o yaml | sre k8s-doctor diagnostics --snapshot -`).
 pub fn load(paths: &[PathBuf]) -> Result<Snapshot, SnapshotError> {
     let mut files = Vec::new();
+    let mut stdin_cluster = None;
     for p in paths {
-        if p.is_dir() {
+        if p.as_os_str() == "-" {
+            let mut bytes = Vec::new();
+            let name = PathBuf::from("<stdin>");
+            std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes).map_err(|source| {
+                SnapshotError::Io {
+                    path: name.clone(),
+                    source,
+                }
+            })?;
+            stdin_cluster = Some(parse_bytes(&name, &bytes)?);
+        } else if p.is_dir() {
             collect_dir(p, &mut files)?;
         } else if p.is_file() {
             files.push(p.clone());
@@ -70,6 +82,10 @@ pub fn load(paths: &[PathBuf]) -> Result<Snapshot, SnapshotError> {
         .collect();
     progress.finish();
     let mut cluster = Cluster::default();
+    let from_stdin = stdin_cluster.is_some();
+    if let Some(c) = stdin_cluster {
+        cluster.merge(c);
+    }
     for r in parsed {
         cluster.merge(r?);
     }
@@ -183,9 +199,8 @@ fn parse_yaml(path: &Path, bytes: &[u8], cluster: &mut Cluster) -> Result<(), Sn
                 message: strip_location(&e.to_string()),
             }
         })?;
-        match o {
-            Some(o) => add(cluster, o),
-            None => {}
+        if let Some(o) = o {
+            add(cluster, o);
         }
     }
     Ok(())

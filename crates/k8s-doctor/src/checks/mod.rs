@@ -236,6 +236,15 @@ Codes are stable: a released code never changes meaning. Select checks with `--c
     out
 }
 
+/// The API server version skew checks use, as text (for the report's target).
+pub fn versions_api(cluster: &Cluster) -> Option<String> {
+    let ctx = Ctx {
+        cluster,
+        thresholds: Thresholds::default(),
+    };
+    versions::api_server_version(&ctx).map(|v| v.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -257,13 +266,4 @@ mod tests {
             assert!(!c.commands.is_empty());
         }
     }
-}
-
-/// The API server version skew checks use, as text (for the report's target).
-pub fn versions_api(cluster: &Cluster) -> Option<String> {
-    let ctx = Ctx {
-        cluster,
-        thresholds: Thresholds::default(),
-    };
-    versions::api_server_version(&ctx).map(|v| v.to_string())
 }

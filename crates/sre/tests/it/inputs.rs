@@ -119,3 +119,35 @@ fn partial_snapshot_is_reported_as_partial() {
         "{v}"
     );
 }
+
+#[test]
+fn snapshot_from_stdin() {
+    let yaml = std::fs::read(
+        sre_test_harness::cli::workspace_root()
+            .join(EXAMPLE)
+            .join("nodes.yaml"),
+    )
+    .expect("read");
+    let out = sre()
+        .args([
+            "k8s-doctor",
+            "healthcheck",
+            "--snapshot",
+            "-",
+            "--check",
+            "KD101",
+            "-o",
+            "json",
+        ])
+        .stdin(yaml)
+        .run();
+    assert_eq!(out.status, Some(1), "{}", out.stderr);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
+    assert_eq!(v["findings"][0]["resource"]["name"], "worker-2");
+    let out = sre()
+        .args(["k8s-doctor", "healthcheck", "--snapshot", "-"])
+        .stdin(b"kind: Node\nmetadata: {name: [\n".to_vec())
+        .run();
+    assert_eq!(out.status, Some(2));
+    assert!(out.stderr.contains("<stdin>:"), "{}", out.stderr);
+}
