@@ -2,7 +2,8 @@
 //!
 //! Every format is pinned by an insta snapshot of the same fixture report; the machine formats
 //! are also checked by the real consumers where they exist on the machine (`promtool`,
-//! Python's `xml.etree` and `jsonschema` with the official SARIF schema).
+//! Python's `xml.etree` and `jsonschema` with the official SARIF schema and with
+//! `docs/report.schema.json`, the JSON report contract).
 
 // Tests may panic on broken expectations; `expect` messages say what went wrong.
 #![allow(clippy::unwrap_used)]
@@ -16,5 +17,6 @@ mod json;
 mod junit;
 mod prometheus;
 mod sarif;
+mod schema;
 mod snapshots;
 mod table;
