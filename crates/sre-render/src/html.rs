@@ -89,6 +89,7 @@ pub(crate) fn render(report: &Report) -> String {
     cards(&mut out, report);
     charts(&mut out, report);
     findings(&mut out, report);
+    inventories(&mut out, report);
     errors(&mut out, report);
     checks(&mut out, report);
 
@@ -115,7 +116,7 @@ fn header(out: &mut String, report: &Report, title: &str) {
     );
     if !report.target.is_empty() {
         out.push_str("<dl class=\"facts\">\n");
-        for (k, v) in &report.target {
+        for (k, v) in report.target.iter().filter(|(_, v)| !is_record_list(v)) {
             let value = match v {
                 Value::Null => "&mdash;".to_string(),
                 _ => esc(&crate::common::compact_text(v)),
@@ -357,6 +358,84 @@ fn findings(out: &mut String, report: &Report) {
         );
     }
     out.push_str("</tbody>\n</table>\n</section>\n");
+}
+
+/// Rows shown per inventory table; the JSON report always has all of them.
+const INVENTORY_ROWS: usize = 500;
+
+/// Target entries that are lists of flat records (k8s-doctor's `nodeInventory`: name, roles,
+/// versions per node) become tables, so a person sees them without opening the JSON.
+fn inventories(out: &mut String, report: &Report) {
+    for (key, value) in report.target.iter().filter(|(_, v)| is_record_list(v)) {
+        let rows: Vec<&serde_json::Map<String, Value>> = match value {
+            Value::Array(items) => items.iter().filter_map(Value::as_object).collect(),
+            _ => continue,
+        };
+        // `name` first: it is what a reader scans for.
+        let mut columns: Vec<&str> = vec!["name"];
+        if !rows.iter().any(|r| r.contains_key("name")) {
+            columns.clear();
+        }
+        for row in &rows {
+            for k in row.keys() {
+                if !columns.contains(&k.as_str()) {
+                    columns.push(k);
+                }
+            }
+        }
+        let _ = writeln!(
+            out,
+            "<section>\n<h2 id=\"{0}\">{1}</h2>",
+            esc(key),
+            esc(&humanize(key))
+        );
+        out.push_str("<table>\n<thead><tr>");
+        for c in &columns {
+            let _ = write!(out, "<th>{}</th>", esc(&humanize(c)));
+        }
+        out.push_str("</tr></thead>\n<tbody>\n");
+        for row in rows.iter().take(INVENTORY_ROWS) {
+            out.push_str("<tr>");
+            for c in &columns {
+                let cell = row
+                    .get(*c)
+                    .map(crate::common::compact_text)
+                    .unwrap_or_default();
+                let _ = write!(out, "<td>{}</td>", esc(&cell));
+            }
+            out.push_str("</tr>\n");
+        }
+        out.push_str("</tbody>\n</table>\n");
+        if rows.len() > INVENTORY_ROWS {
+            let _ = writeln!(
+                out,
+                "<p class=\"empty\">{} more rows in the JSON report.</p>",
+                rows.len() - INVENTORY_ROWS
+            );
+        }
+        out.push_str("</section>\n");
+    }
+}
+
+/// A non-empty list whose every item is an object.
+fn is_record_list(v: &Value) -> bool {
+    matches!(v, Value::Array(items) if !items.is_empty() && items.iter().all(Value::is_object))
+}
+
+/// `nodeInventory` -> `Node inventory`.
+fn humanize(key: &str) -> String {
+    let mut out = String::new();
+    for (i, ch) in key.chars().enumerate() {
+        if ch.is_uppercase() && i > 0 {
+            out.push(' ');
+            out.extend(ch.to_lowercase());
+        } else if i == 0 {
+            out.extend(ch.to_uppercase());
+        } else {
+            out.push(ch);
+        }
+    }
+    out
 }
 
 fn errors(out: &mut String, report: &Report) {
