@@ -1,4 +1,5 @@
-//! `cargo xtask deps`: install the programs and Python modules the tests need.
+//! `cargo xtask deps`: install the programs and Python modules the tests need (and GNU
+//! time, which `cargo xtask bench-k8s` uses).
 //!
 //! Tests never skip when a program is missing (they fail naming its package), so the test
 //! command installs them first. As root (CI, the project's machines) it runs `apt-get` and
@@ -19,6 +20,8 @@ pub const PROGRAMS: &[(&str, Option<&str>)] = &[
     ("promtool", Some("prometheus")),
     ("kubectl", None),
     ("python3", Some("python3")),
+    // GNU time, for peak memory in `cargo xtask bench-k8s`.
+    ("time", Some("time")),
 ];
 
 /// Python modules the tests import, with the pip package that provides each, as
