@@ -29,14 +29,85 @@ fn de_scalar_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error>
     })
 }
 
-fn de_scalar_map<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
-    #[derive(Deserialize)]
-    struct V(#[serde(deserialize_with = "de_scalar_string")] String);
-    let m: Option<BTreeMap<String, V>> = Option::deserialize(d)?;
-    Ok(m.unwrap_or_default()
-        .into_iter()
-        .map(|(k, V(v))| (k, v))
-        .collect())
+#[derive(Deserialize)]
+struct ScalarString(#[serde(deserialize_with = "de_scalar_string")] String);
+
+/// Object labels. A sorted vector, not a map: a `BTreeMap` allocates a ~540-byte node even
+/// for three labels, which is hundreds of megabytes over 150,000 pods.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Labels(Vec<(String, String)>);
+
+impl Labels {
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .binary_search_by(|(k, _)| k.as_str().cmp(key))
+            .ok()
+            .map(|i| self.0[i].1.as_str())
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+}
+
+impl<'de> Deserialize<'de> for Labels {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let m: Option<BTreeMap<String, ScalarString>> = Option::deserialize(d)?;
+        let mut v: Vec<(String, String)> = m
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, ScalarString(v))| (k, v))
+            .collect();
+        v.shrink_to_fit();
+        Ok(Labels(v))
+    }
+}
+
+/// The CPU and memory entries of a resource list (requests, limits, allocatable, usage):
+/// the only ones the checks read. Other resources (`pods`, `ephemeral-storage`, GPUs) are
+/// skipped while parsing.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct ResourceList {
+    #[serde(deserialize_with = "de_opt_scalar")]
+    pub cpu: Option<String>,
+    #[serde(deserialize_with = "de_opt_scalar")]
+    pub memory: Option<String>,
+}
+
+impl ResourceList {
+    /// `cpu` or `memory`; anything else is `None`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        match name {
+            "cpu" => self.cpu.as_deref(),
+            "memory" => self.memory.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+fn de_opt_scalar<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(Option::<ScalarString>::deserialize(d)?
+        .map(|ScalarString(s)| s)
+        .filter(|s| !s.is_empty()))
+}
+
+/// Condition types any check reads; the others (Initialized, ContainersReady, custom
+/// readiness gates) are dropped while parsing to keep pods small.
+const CONDITIONS: [&str; 6] = [
+    "Ready",
+    "PodScheduled",
+    "MemoryPressure",
+    "DiskPressure",
+    "PIDPressure",
+    "NetworkUnavailable",
+];
+
+fn de_conditions<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Condition>, D::Error> {
+    let mut v: Vec<Condition> = Option::<Vec<Condition>>::deserialize(d)?.unwrap_or_default();
+    v.retain(|c| CONDITIONS.contains(&c.type_.as_str()));
+    v.shrink_to_fit();
+    Ok(v)
 }
 
 fn de_null_default<'de, D, T>(d: D) -> Result<T, D::Error>
@@ -62,8 +133,8 @@ pub struct Meta {
     pub name: String,
     #[serde(deserialize_with = "de_null_default")]
     pub namespace: String,
-    #[serde(deserialize_with = "de_scalar_map")]
-    pub labels: BTreeMap<String, String>,
+    #[serde(deserialize_with = "de_null_default")]
+    pub labels: Labels,
     #[serde(deserialize_with = "de_null_default")]
     pub owner_references: Vec<OwnerRef>,
 }
@@ -81,10 +152,10 @@ impl Meta {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct Resources {
-    #[serde(deserialize_with = "de_scalar_map")]
-    pub requests: BTreeMap<String, String>,
-    #[serde(deserialize_with = "de_scalar_map")]
-    pub limits: BTreeMap<String, String>,
+    #[serde(deserialize_with = "de_null_default")]
+    pub requests: ResourceList,
+    #[serde(deserialize_with = "de_null_default")]
+    pub limits: ResourceList,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -117,15 +188,14 @@ pub struct StateDetail {
     #[serde(deserialize_with = "de_null_default")]
     pub message: String,
     pub exit_code: Option<i32>,
-    pub finished_at: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct ContainerState {
-    pub waiting: Option<StateDetail>,
-    pub running: Option<serde::de::IgnoredAny>,
-    pub terminated: Option<StateDetail>,
+    // Boxed: most containers are running, so these are usually `None` and cost one word.
+    pub waiting: Option<Box<StateDetail>>,
+    pub terminated: Option<Box<StateDetail>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -172,23 +242,17 @@ pub struct Status {
     #[serde(deserialize_with = "de_null_default")]
     pub phase: String,
     #[serde(deserialize_with = "de_null_default")]
-    pub reason: String,
-    #[serde(deserialize_with = "de_null_default")]
-    pub message: String,
-    #[serde(deserialize_with = "de_null_default")]
     pub container_statuses: Vec<ContainerStatus>,
     #[serde(deserialize_with = "de_null_default")]
     pub init_container_statuses: Vec<ContainerStatus>,
     // Pod and Node
-    #[serde(deserialize_with = "de_null_default")]
+    #[serde(deserialize_with = "de_conditions")]
     pub conditions: Vec<Condition>,
     // Node
     #[serde(deserialize_with = "de_null_default")]
     pub node_info: NodeInfo,
-    #[serde(deserialize_with = "de_scalar_map")]
-    pub allocatable: BTreeMap<String, String>,
-    #[serde(deserialize_with = "de_scalar_map")]
-    pub capacity: BTreeMap<String, String>,
+    #[serde(deserialize_with = "de_null_default")]
+    pub allocatable: ResourceList,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -211,8 +275,8 @@ pub struct EventSeries {
 #[serde(default, rename_all = "camelCase")]
 pub struct ContainerMetrics {
     pub name: String,
-    #[serde(deserialize_with = "de_scalar_map")]
-    pub usage: BTreeMap<String, String>,
+    #[serde(deserialize_with = "de_null_default")]
+    pub usage: ResourceList,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -254,18 +318,30 @@ pub struct RawObject {
     pub deprecated_count: Option<u64>,
     pub deprecated_last_timestamp: Option<String>,
     // metrics.k8s.io
-    #[serde(deserialize_with = "de_scalar_map")]
-    pub usage: BTreeMap<String, String>,
+    #[serde(deserialize_with = "de_null_default")]
+    pub usage: ResourceList,
     pub containers: Option<Vec<ContainerMetrics>>,
     // kubectl version -o json
     pub server_version: Option<VersionInfo>,
 }
 
 #[derive(Debug, Default)]
+pub struct NodeSpec {
+    pub unschedulable: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct NodeStatus {
+    pub conditions: Vec<Condition>,
+    pub node_info: NodeInfo,
+    pub allocatable: ResourceList,
+}
+
+#[derive(Debug, Default)]
 pub struct Node {
     pub meta: Meta,
-    pub spec: Spec,
-    pub status: Status,
+    pub spec: NodeSpec,
+    pub status: NodeStatus,
 }
 
 impl Node {
@@ -279,12 +355,12 @@ impl Node {
             .filter_map(|(k, v)| {
                 if let Some(role) = k.strip_prefix("node-role.kubernetes.io/") {
                     Some(if role.is_empty() {
-                        v.clone()
+                        v.to_string()
                     } else {
                         role.to_string()
                     })
                 } else if k == "kubernetes.io/role" {
-                    Some(v.clone())
+                    Some(v.to_string())
                 } else {
                     None
                 }
@@ -316,10 +392,25 @@ impl Node {
 }
 
 #[derive(Debug, Default)]
+pub struct PodSpec {
+    pub containers: Vec<Container>,
+    pub init_containers: Vec<Container>,
+    pub node_name: String,
+}
+
+#[derive(Debug, Default)]
+pub struct PodStatus {
+    pub phase: String,
+    pub conditions: Vec<Condition>,
+    pub container_statuses: Vec<ContainerStatus>,
+    pub init_container_statuses: Vec<ContainerStatus>,
+}
+
+#[derive(Debug, Default)]
 pub struct Pod {
     pub meta: Meta,
-    pub spec: Spec,
-    pub status: Status,
+    pub spec: PodSpec,
+    pub status: PodStatus,
 }
 
 impl Pod {
@@ -369,7 +460,7 @@ pub struct Event {
 #[derive(Debug, Default)]
 pub struct NodeMetrics {
     pub name: String,
-    pub usage: BTreeMap<String, String>,
+    pub usage: ResourceList,
 }
 
 /// Everything loaded from a snapshot, indexed for the checks.
@@ -400,13 +491,28 @@ impl Cluster {
         match o.kind.as_str() {
             "Node" => self.nodes.push(Node {
                 meta: o.metadata,
-                spec: o.spec,
-                status: o.status,
+                spec: NodeSpec {
+                    unschedulable: o.spec.unschedulable,
+                },
+                status: NodeStatus {
+                    conditions: o.status.conditions,
+                    node_info: o.status.node_info,
+                    allocatable: o.status.allocatable,
+                },
             }),
             "Pod" => self.pods.push(Pod {
                 meta: o.metadata,
-                spec: o.spec,
-                status: o.status,
+                spec: PodSpec {
+                    containers: o.spec.containers,
+                    init_containers: o.spec.init_containers,
+                    node_name: o.spec.node_name,
+                },
+                status: PodStatus {
+                    phase: o.status.phase,
+                    conditions: o.status.conditions,
+                    container_statuses: o.status.container_statuses,
+                    init_container_statuses: o.status.init_container_statuses,
+                },
             }),
             "Event" => {
                 let object = o.involved_object.or(o.regarding).unwrap_or_default();
@@ -472,7 +578,11 @@ impl Cluster {
     }
 
     /// Merges another partial cluster (from a parallel loader) into this one.
-    pub fn merge(&mut self, other: Cluster) {
+    pub fn merge(&mut self, mut other: Cluster) {
+        if self.pods.is_empty() {
+            // Take the other side's allocation instead of copying into an empty vector.
+            std::mem::swap(&mut self.pods, &mut other.pods);
+        }
         self.nodes.extend(other.nodes);
         self.pods.extend(other.pods);
         self.events.extend(other.events);

@@ -72,30 +72,37 @@ pub fn load(paths: &[PathBuf]) -> Result<Snapshot, SnapshotError> {
         }
     }
     let progress = Progress::new(files.len() as u64, "reading snapshot");
-    let parsed: Vec<Result<Cluster, SnapshotError>> = files
+    // Each worker folds its files into one partial cluster; partials are merged in file
+    // order. This keeps one accumulator per thread instead of one per file.
+    let parsed = files
         .par_iter()
         .map(|f| {
             let r = load_file(f);
             progress.inc(1);
             r
         })
-        .collect();
+        .try_fold(Cluster::default, |mut acc, r| {
+            acc.merge(r?);
+            Ok::<_, SnapshotError>(acc)
+        })
+        .try_reduce(Cluster::default, |mut a, b| {
+            a.merge(b);
+            Ok(a)
+        });
     progress.finish();
     let mut cluster = Cluster::default();
     let from_stdin = stdin_cluster.is_some();
     if let Some(c) = stdin_cluster {
         cluster.merge(c);
     }
-    for r in parsed {
-        cluster.merge(r?);
-    }
+    cluster.merge(parsed?);
     if cluster.is_empty() {
         let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
         return Err(SnapshotError::Empty(names.join(", ")));
     }
     Ok(Snapshot {
         cluster,
-        files: files.len(),
+        files: files.len() + usize::from(from_stdin),
     })
 }
 
@@ -222,7 +229,7 @@ fn add(cluster: &mut Cluster, mut o: RawObject) {
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
+    memchr::memmem::find(hay, needle).is_some()
 }
 
 /// Blanks the `==== START logs ... ==== END logs ...` blocks of a `cluster-info dump` written

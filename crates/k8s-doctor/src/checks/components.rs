@@ -21,11 +21,11 @@ pub fn component_of(pod: &Pod) -> Option<&'static str> {
     }
     let labels = &pod.meta.labels;
     if let Some(c) = labels.get("component") {
-        if let Some(found) = CONTROL_PLANE.iter().find(|n| *n == c) {
+        if let Some(found) = CONTROL_PLANE.iter().find(|n| **n == c) {
             return Some(found);
         }
     }
-    match labels.get("k8s-app").map(String::as_str) {
+    match labels.get("k8s-app") {
         Some("kube-dns") => return Some("coredns"),
         Some("kube-proxy") => return Some("kube-proxy"),
         _ => {}

@@ -229,8 +229,8 @@ fn node_high_load(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                         Resource::object("Node", None, &m.name),
                         format!(
                             "{res} usage is {pct:.0}% of allocatable ({} of {}; threshold {threshold:.0}%)",
-                            m.usage.get(res).map(String::as_str).unwrap_or(""),
-                            node.status.allocatable.get(res).map(String::as_str).unwrap_or("")
+                            m.usage.get(res).unwrap_or(""),
+                            node.status.allocatable.get(res).unwrap_or("")
                         ),
                     )
                     .evidence("resource", res)

@@ -268,8 +268,9 @@ fn container_start_failure(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
 }
 
 fn oom(s: &ContainerStatus) -> bool {
-    let is_oom =
-        |t: &Option<crate::model::StateDetail>| t.as_ref().is_some_and(|t| t.reason == "OOMKilled");
+    let is_oom = |t: &Option<Box<crate::model::StateDetail>>| {
+        t.as_ref().is_some_and(|t| t.reason == "OOMKilled")
+    };
     is_oom(&s.state.terminated) || is_oom(&s.last_state.terminated)
 }
 
@@ -300,7 +301,7 @@ fn memory_limit(pod: &Pod, container: &str) -> Option<String> {
         .iter()
         .chain(pod.spec.init_containers.iter())
         .find(|c| c.name == container)
-        .and_then(|c| c.resources.limits.get("memory").cloned())
+        .and_then(|c| c.resources.limits.memory.clone())
 }
 
 fn oom_killed(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {

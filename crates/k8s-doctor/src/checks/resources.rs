@@ -51,7 +51,7 @@ fn missing_requests(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         ["cpu", "memory"]
             .into_iter()
             .filter(|r| {
-                !c.resources.requests.contains_key(*r) && !c.resources.limits.contains_key(*r)
+                c.resources.requests.get(r).is_none() && c.resources.limits.get(r).is_none()
             })
             .collect()
     });
@@ -91,7 +91,7 @@ check! {
 
 fn missing_limits(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     let groups = missing(ctx, |c| {
-        if c.resources.limits.contains_key("memory") {
+        if c.resources.limits.memory.is_some() {
             vec![]
         } else {
             vec!["memory"]

@@ -150,6 +150,12 @@ fn kube_proxy_version_skew(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         return;
     };
     let mut seen = std::collections::HashSet::new();
+    let nodes: std::collections::HashMap<&str, &crate::model::Node> = ctx
+        .cluster
+        .nodes
+        .iter()
+        .map(|n| (n.meta.name.as_str(), n))
+        .collect();
     // kube-proxy pods carry the real version; nodeInfo.kubeProxyVersion is deprecated and
     // often just mirrors the kubelet.
     for p in ctx
@@ -167,11 +173,8 @@ fn kube_proxy_version_skew(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             continue;
         };
         seen.insert(p.spec.node_name.clone());
-        let kubelet = ctx
-            .cluster
-            .nodes
-            .iter()
-            .find(|n| n.meta.name == p.spec.node_name)
+        let kubelet = nodes
+            .get(p.spec.node_name.as_str())
             .and_then(|n| Version::parse(&n.status.node_info.kubelet_version));
         push_proxy(
             out,
