@@ -209,12 +209,8 @@ fn node_high_load(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             continue;
         };
         for (res, unit) in [("cpu", "cores"), ("memory", "bytes")] {
-            let used = m.usage.get(res).and_then(|q| quantity::parse(q));
-            let alloc = node
-                .status
-                .allocatable
-                .get(res)
-                .and_then(|q| quantity::parse(q));
+            let used = m.usage.get(res).and_then(quantity::parse);
+            let alloc = node.status.allocatable.get(res).and_then(quantity::parse);
             let (Some(used), Some(alloc)) = (used, alloc) else {
                 continue;
             };
