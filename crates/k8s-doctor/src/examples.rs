@@ -36,5 +36,6 @@ pub fn broken_cluster() -> Result<Cluster, SnapshotError> {
         let path = Path::new(BROKEN_CLUSTER_DIR).join(name);
         cluster.merge(parse_bytes(&path, text.as_bytes())?);
     }
+    cluster.dedup();
     Ok(cluster)
 }

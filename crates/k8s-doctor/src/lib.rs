@@ -277,6 +277,7 @@ fn target(cluster: &Cluster, command: Command) -> serde_json::Map<String, Value>
         "events": cluster.events.len(),
         "metrics": !cluster.node_metrics.is_empty(),
         "ignoredDocuments": cluster.ignored_documents,
+        "duplicateObjects": cluster.duplicates,
     });
     if command == Command::Healthcheck {
         let mut roles = std::collections::BTreeMap::<String, usize>::new();

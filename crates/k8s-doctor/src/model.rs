@@ -121,7 +121,9 @@ where
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct OwnerRef {
+    #[serde(deserialize_with = "de_null_default")]
     pub kind: String,
+    #[serde(deserialize_with = "de_null_default")]
     pub name: String,
     pub controller: Option<bool>,
 }
@@ -161,6 +163,7 @@ pub struct Resources {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct Container {
+    #[serde(deserialize_with = "de_null_default")]
     pub name: String,
     #[serde(deserialize_with = "de_null_default")]
     pub image: String,
@@ -171,8 +174,9 @@ pub struct Container {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct Condition {
-    #[serde(rename = "type")]
+    #[serde(rename = "type", deserialize_with = "de_null_default")]
     pub type_: String,
+    #[serde(deserialize_with = "de_null_default")]
     pub status: String,
     #[serde(deserialize_with = "de_null_default")]
     pub reason: String,
@@ -201,8 +205,11 @@ pub struct ContainerState {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct ContainerStatus {
+    #[serde(deserialize_with = "de_null_default")]
     pub name: String,
+    #[serde(deserialize_with = "de_null_default")]
     pub ready: bool,
+    #[serde(deserialize_with = "de_null_default")]
     pub restart_count: u32,
     #[serde(deserialize_with = "de_null_default")]
     pub image: String,
@@ -215,9 +222,13 @@ pub struct ContainerStatus {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct NodeInfo {
+    #[serde(deserialize_with = "de_null_default")]
     pub kubelet_version: String,
+    #[serde(deserialize_with = "de_null_default")]
     pub kube_proxy_version: String,
+    #[serde(deserialize_with = "de_null_default")]
     pub container_runtime_version: String,
+    #[serde(deserialize_with = "de_null_default")]
     pub os_image: String,
 }
 
@@ -232,6 +243,7 @@ pub struct Spec {
     #[serde(deserialize_with = "de_null_default")]
     pub node_name: String,
     // Node
+    #[serde(deserialize_with = "de_null_default")]
     pub unschedulable: bool,
 }
 
@@ -258,9 +270,11 @@ pub struct Status {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct ObjectRef {
+    #[serde(deserialize_with = "de_null_default")]
     pub kind: String,
     #[serde(deserialize_with = "de_null_default")]
     pub namespace: String,
+    #[serde(deserialize_with = "de_null_default")]
     pub name: String,
 }
 
@@ -448,6 +462,8 @@ impl Pod {
 /// A Warning or Normal event, normalised across core/v1 and events.k8s.io/v1.
 #[derive(Debug, Default)]
 pub struct Event {
+    /// `metadata.name`, used to drop duplicates.
+    pub name: String,
     pub namespace: String,
     pub type_: String,
     pub reason: String,
@@ -477,6 +493,8 @@ pub struct Cluster {
     pub namespaces: usize,
     pub other_objects: usize,
     pub ignored_documents: usize,
+    /// Objects seen more than once (overlapping snapshot files) and dropped.
+    pub duplicates: usize,
 }
 
 impl Cluster {
@@ -516,14 +534,18 @@ impl Cluster {
             }),
             "Event" => {
                 let object = o.involved_object.or(o.regarding).unwrap_or_default();
-                let count = o
-                    .series
-                    .as_ref()
-                    .and_then(|s| s.count)
-                    .or(o.count)
-                    .or(o.deprecated_count)
-                    .unwrap_or(1)
-                    .max(1);
+                // Producers fill different counters (core/v1 `count`, events.k8s.io
+                // `series.count` and `deprecatedCount`); the largest is the truth.
+                let count = [
+                    o.series.as_ref().and_then(|s| s.count),
+                    o.count,
+                    o.deprecated_count,
+                ]
+                .into_iter()
+                .flatten()
+                .max()
+                .unwrap_or(1)
+                .max(1);
                 let last_seen = o
                     .series
                     .and_then(|s| s.last_observed_time)
@@ -532,6 +554,7 @@ impl Cluster {
                     .or(o.event_time)
                     .or(o.first_timestamp);
                 self.events.push(Event {
+                    name: o.metadata.name,
                     namespace: o.metadata.namespace,
                     type_: o.type_.unwrap_or_default(),
                     reason: o.reason.unwrap_or_default(),
@@ -565,6 +588,30 @@ impl Cluster {
         }
     }
 
+    /// Drops objects seen twice (the same pod in two overlapping dumps), keeping the first:
+    /// counting them twice would double event counts and pod lists.
+    pub fn dedup(&mut self) {
+        fn retain_unique<T, K: std::hash::Hash + Eq>(
+            v: &mut Vec<T>,
+            key: impl Fn(&T) -> Option<K>,
+        ) -> usize {
+            let before = v.len();
+            let mut seen = std::collections::HashSet::new();
+            v.retain(|item| key(item).is_none_or(|k| seen.insert(k)));
+            before - v.len()
+        }
+        let mut n = 0;
+        n += retain_unique(&mut self.nodes, |o| Some(o.meta.name.clone()));
+        n += retain_unique(&mut self.pods, |o| {
+            Some((o.meta.namespace.clone(), o.meta.name.clone()))
+        });
+        n += retain_unique(&mut self.events, |e| {
+            (!e.name.is_empty()).then(|| (e.namespace.clone(), e.name.clone()))
+        });
+        n += retain_unique(&mut self.node_metrics, |m| Some(m.name.clone()));
+        self.duplicates += n;
+    }
+
     /// True when nothing Kubernetes-like was loaded.
     pub fn is_empty(&self) -> bool {
         self.nodes.is_empty()
@@ -595,6 +642,7 @@ impl Cluster {
         self.namespaces += other.namespaces;
         self.other_objects += other.other_objects;
         self.ignored_documents += other.ignored_documents;
+        self.duplicates += other.duplicates;
     }
 
     /// The top-level workload that owns a pod: follows ReplicaSet -> Deployment and

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 pub enum SnapshotError {
     #[error("snapshot path {0} does not exist")]
     Missing(PathBuf),
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Io {
         path: PathBuf,
         #[source]
@@ -71,6 +71,9 @@ pub fn load(paths: &[PathBuf]) -> Result<Snapshot, SnapshotError> {
             return Err(SnapshotError::Missing(p.clone()));
         }
     }
+    // The same file reached twice (overlapping paths, a symlink) is read once.
+    let mut seen = std::collections::HashSet::new();
+    files.retain(|f| seen.insert(std::fs::canonicalize(f).unwrap_or_else(|_| f.clone())));
     let progress = Progress::new(files.len() as u64, "reading snapshot");
     // Each worker folds its files into one partial cluster; partials are merged in file
     // order. This keeps one accumulator per thread instead of one per file.
@@ -96,6 +99,7 @@ pub fn load(paths: &[PathBuf]) -> Result<Snapshot, SnapshotError> {
         cluster.merge(c);
     }
     cluster.merge(parsed?);
+    cluster.dedup();
     if cluster.is_empty() {
         let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
         return Err(SnapshotError::Empty(names.join(", ")));
@@ -111,22 +115,32 @@ fn collect_dir(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), SnapshotError> 
         path: dir.to_path_buf(),
         source,
     };
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+    let mut entries: Vec<(PathBuf, bool)> = std::fs::read_dir(dir)
         .map_err(io)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter_map(|e| e.ok())
+        .map(|e| (e.path(), e.file_type().is_ok_and(|t| t.is_symlink())))
         .collect();
     entries.sort();
-    for p in entries {
+    for (p, is_link) in entries {
         if p.is_dir() {
-            collect_dir(&p, out)?;
-        } else if matches!(
-            p.extension().and_then(|e| e.to_str()),
-            Some("json" | "yaml" | "yml")
-        ) {
+            // Symlinked directories are not followed: a link to `.` would loop.
+            if is_link {
+                tracing::debug!(path = %p.display(), "Not following a symlinked directory");
+            } else {
+                collect_dir(&p, out)?;
+            }
+        } else if matches!(extension(&p).as_deref(), Some("json" | "yaml" | "yml")) {
             out.push(p);
         }
     }
     Ok(())
+}
+
+/// The lowercase extension (`.JSON` files exist).
+fn extension(p: &Path) -> Option<String> {
+    p.extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
 }
 
 /// Parses one file into a partial cluster.
@@ -140,12 +154,23 @@ pub fn load_file(path: &Path) -> Result<Cluster, SnapshotError> {
 
 /// Parses file contents (`path` is used in errors only).
 pub fn parse_bytes(path: &Path, bytes: &[u8]) -> Result<Cluster, SnapshotError> {
+    if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
+        return Err(SnapshotError::Parse {
+            path: path.to_path_buf(),
+            line: 1,
+            column: 1,
+            format: "text",
+            message: "the file is UTF-16 (PowerShell's `>` writes UTF-16); convert it with `iconv -f UTF-16 -t UTF-8 FILE > FILE.utf8` or write it with `Out-File -Encoding utf8`".to_string(),
+        });
+    }
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let mut cluster = Cluster::default();
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    let json_ext = extension(path).as_deref() == Some("json");
     match first {
         None => {}
         Some(b'{') | Some(b'[') => parse_json(path, bytes, &mut cluster)?,
+        Some(_) if json_ext => parse_json(path, bytes, &mut cluster)?,
         Some(_) => parse_yaml(path, bytes, &mut cluster)?,
     }
     Ok(cluster)
@@ -192,8 +217,19 @@ fn parse_yaml(path: &Path, bytes: &[u8], cluster: &mut Cluster) -> Result<(), Sn
             message: "the file is not UTF-8 text".to_string(),
         }
     })?;
+    // YAML merge keys (`<<: *defaults`) need a generic tree first; only pay for it when the
+    // file uses them.
+    let merge_keys = text.contains("<<:");
     for doc in serde_yaml_ng::Deserializer::from_str(text) {
-        let o = Option::<RawObject>::deserialize(doc).map_err(|e| {
+        let parsed = if merge_keys {
+            serde_yaml_ng::Value::deserialize(doc).and_then(|mut v| {
+                v.apply_merge()?;
+                Option::<RawObject>::deserialize(v)
+            })
+        } else {
+            Option::<RawObject>::deserialize(doc)
+        };
+        let o = parsed.map_err(|e| {
             let (line, column) = e
                 .location()
                 .map(|l| (l.line(), l.column()))

@@ -12,7 +12,8 @@ use std::str::FromStr;
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct GlobalArgs {
     /// Configuration file [default: ./sre.yaml, else <user config dir>/sre/config.yaml]
-    #[arg(long, global = true, value_name = "FILE", env = "SRE_CONFIG")]
+    /// [env: SRE_CONFIG]
+    #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Log verbosity on stderr: error, warn, info, debug, trace or off (RUST_LOG, when set,
     /// takes precedence with its full filter syntax) [env: SRE_LOG_LEVEL] [default: warn]

@@ -16,16 +16,19 @@ use std::str::FromStr;
 /// A configuration problem, with where it is and what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read config file {path}: {source}")]
+    #[error("cannot read config file {path}")]
     Read {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("invalid config file {path}: {message}")]
+    /// `message` starts with `path:line:column:` when the parser knows where.
+    #[error("{message}")]
     Parse { path: PathBuf, message: String },
     #[error("invalid value in environment variable {var}: {message}")]
     Env { var: String, message: String },
+    #[error("invalid value for {flag}: {message}")]
+    Flag { flag: String, message: String },
 }
 
 /// A value read from the file with `FromStr`, so that a bad value is reported by the YAML
@@ -145,9 +148,14 @@ impl fmt::Debug for Config {
 impl Config {
     /// Finds and reads the config file for `global` using the process environment.
     pub fn load(global: &GlobalArgs) -> Result<Config, ConfigError> {
-        let path = match &global.config {
-            Some(p) => Some(p.clone()),
-            None => discover(),
+        // `--config`, else a non-empty `SRE_CONFIG` (an empty one means "not set").
+        let from_env = std::env::var_os("SRE_CONFIG")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from);
+        let path = match (&global.config, from_env) {
+            (Some(p), _) => Some(p.clone()),
+            (None, Some(p)) => Some(p),
+            (None, None) => discover(),
         };
         let file = match &path {
             Some(p) => read_file(p)?,
@@ -215,8 +223,8 @@ impl Config {
     /// Resolves logging settings.
     pub fn logging(&self, global: &GlobalArgs) -> Result<Logging, ConfigError> {
         let level_flag = match &global.log_level {
-            Some(s) => Some(s.parse::<LogLevel>().map_err(|m| ConfigError::Env {
-                var: "--log-level".to_string(),
+            Some(s) => Some(s.parse::<LogLevel>().map_err(|m| ConfigError::Flag {
+                flag: "--log-level".to_string(),
                 message: m,
             })?),
             None => None,
@@ -366,11 +374,17 @@ fn parse_file(path: &Path, text: &str) -> Result<FileConfig, ConfigError> {
         .map_err(|e| {
             let loc = e
                 .location()
-                .map(|l| format!("{}:{}:{}: ", path.display(), l.line(), l.column()))
-                .unwrap_or_default();
+                .map(|l| format!("{}:{}:{}", path.display(), l.line(), l.column()))
+                .unwrap_or_else(|| path.display().to_string());
+            // serde_yaml appends " at line L column C"; the location is printed first.
+            let msg = e.to_string();
+            let msg = msg
+                .rfind(" at line ")
+                .map_or(msg.as_str(), |i| &msg[..i])
+                .to_string();
             ConfigError::Parse {
                 path: path.to_path_buf(),
-                message: format!("{loc}{e}"),
+                message: format!("{loc}: invalid config file: {msg}"),
             }
         })
 }

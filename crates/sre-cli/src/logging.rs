@@ -4,11 +4,15 @@ use crate::args::LogFormat;
 use crate::config::Logging;
 use tracing_subscriber::EnvFilter;
 
-/// Installs the global subscriber. `RUST_LOG`, when set, overrides `--log-level` with its
-/// full directive syntax. Calling it twice is harmless (the second call does nothing).
+/// Installs the global subscriber. An explicit `--log-level` wins (flags beat the
+/// environment); otherwise `RUST_LOG`, when set, applies with its full directive syntax,
+/// then `SRE_LOG_LEVEL`, the config file and the default. Calling it twice is harmless.
 pub fn init(logging: &Logging, color: bool) -> anyhow::Result<()> {
-    let filter = match std::env::var("RUST_LOG") {
-        Ok(spec) if !spec.trim().is_empty() => EnvFilter::try_new(spec.trim())
+    let rust_log = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|_| logging.level.source != crate::config::Source::Flag);
+    let filter = match rust_log {
+        Some(spec) if !spec.trim().is_empty() => EnvFilter::try_new(spec.trim())
             .map_err(|e| anyhow::anyhow!("invalid RUST_LOG `{spec}`: {e}"))?,
         _ => EnvFilter::try_new(&logging.level.value.0)
             .map_err(|e| anyhow::anyhow!("invalid log level: {e}"))?,

@@ -49,14 +49,27 @@ pub fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
 }
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same directory, synced,
-/// then renamed over `path`. Readers see the old file or the new one, never half of one.
+/// then renamed over `path`, then the directory synced. Readers see the old file or the new
+/// one, never half of one. A symlink at `path` is followed (its target is replaced), and the
+/// file keeps the mode of the file it replaces, else gets 0644 (not the temp file's 0600: a
+/// node_exporter textfile collector running as another user must be able to read it).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = match path.parent() {
+    use std::os::unix::fs::PermissionsExt;
+    let target = match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(path)
+            .with_context(|| format!("cannot follow the symlink {}", path.display()))?,
+        _ => path.to_path_buf(),
+    };
+    let mode = std::fs::metadata(&target)
+        .map(|m| m.permissions().mode() & 0o7777)
+        .unwrap_or(0o644);
+    let dir = match target.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => std::path::PathBuf::from("."),
     };
     let mut tmp = tempfile::Builder::new()
         .prefix(".sre-")
+        .permissions(std::fs::Permissions::from_mode(mode))
         .tempfile_in(&dir)
         .with_context(|| {
             format!(
@@ -68,9 +81,13 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     tmp.write_all(bytes)
         .and_then(|()| tmp.as_file().sync_all())
         .with_context(|| format!("cannot write {}", path.display()))?;
-    tmp.persist(path)
+    tmp.persist(&target)
         .map_err(|e| e.error)
-        .with_context(|| format!("cannot replace {}", path.display()))?;
+        .with_context(|| format!("cannot replace {}", target.display()))?;
+    // Make the rename itself durable; failure here is not worth failing the run for.
+    if let Ok(d) = std::fs::File::open(&dir) {
+        let _ = d.sync_all();
+    }
     Ok(())
 }
 
@@ -85,7 +102,26 @@ mod tests {
         write_atomic(&p, b"one")?;
         write_atomic(&p, b"two")?;
         assert_eq!(std::fs::read_to_string(&p)?, "two");
-        assert_eq!(std::fs::read_dir(dir.path())?.count(), 1);
+        assert_eq!(
+            std::fs::read_dir(dir.path())?.count(),
+            1,
+            "no temporary file left"
+        );
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).map(|m| m.permissions().mode() & 0o777);
+        assert_eq!(
+            mode(&p)?,
+            0o644,
+            "new files are world-readable like any report"
+        );
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o640))?;
+        write_atomic(&p, b"three")?;
+        assert_eq!(mode(&p)?, 0o640, "the replaced file's mode is kept");
+        let link = dir.path().join("link.prom");
+        std::os::unix::fs::symlink(&p, &link)?;
+        write_atomic(&link, b"four")?;
+        assert!(std::fs::symlink_metadata(&link)?.file_type().is_symlink());
+        assert_eq!(std::fs::read_to_string(&p)?, "four");
         let err = write_atomic(&dir.path().join("missing/r.json"), b"x").unwrap_err();
         assert!(format!("{err:#}").contains("missing"), "{err:#}");
         Ok(())

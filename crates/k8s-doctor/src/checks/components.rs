@@ -14,7 +14,9 @@ pub const CONTROL_PLANE: [&str; 4] = [
 ];
 
 /// The component a `kube-system` pod belongs to, by the labels kubeadm and the standard
-/// add-ons set, else by name prefix.
+/// add-ons set. Names alone are trusted only with the right owner: a static (mirror) pod
+/// for the control plane, a ReplicaSet for CoreDNS, a DaemonSet for kube-proxy. So an
+/// `etcd-backup-...` Job pod or AKS's `coredns-autoscaler` is not taken for a component.
 pub fn component_of(pod: &Pod) -> Option<&'static str> {
     if pod.meta.namespace != "kube-system" {
         return None;
@@ -31,22 +33,28 @@ pub fn component_of(pod: &Pod) -> Option<&'static str> {
         _ => {}
     }
     let name = pod.meta.name.as_str();
-    CONTROL_PLANE
-        .iter()
-        .copied()
-        .chain(["coredns", "kube-proxy"])
-        .find(|c| name.starts_with(&format!("{c}-")))
+    let owner = pod.meta.controller().map(|o| o.kind.as_str()).unwrap_or("");
+    match owner {
+        "Node" => CONTROL_PLANE
+            .iter()
+            .copied()
+            .find(|c| name.starts_with(&format!("{c}-"))),
+        "ReplicaSet" if name.starts_with("coredns-") && !name.starts_with("coredns-autoscaler") => {
+            Some("coredns")
+        }
+        "DaemonSet" if name.starts_with("kube-proxy-") => Some("kube-proxy"),
+        _ => None,
+    }
 }
 
-/// True when the snapshot shows control-plane nodes or static control-plane pods. Managed
-/// clusters (EKS, GKE, AKS) hide both.
+/// True when control-plane components run as pods the snapshot shows (kubeadm static
+/// pods). Managed clusters (EKS, GKE, AKS) hide them, and k3s, RKE2 or host-service
+/// installs run them outside Kubernetes even on nodes labelled control-plane.
 pub fn control_plane_visible(ctx: &Ctx<'_>) -> bool {
-    ctx.cluster.nodes.iter().any(|n| n.is_control_plane())
-        || ctx
-            .cluster
-            .pods
-            .iter()
-            .any(|p| component_of(p).is_some_and(|c| CONTROL_PLANE.contains(&c)))
+    ctx.cluster
+        .pods
+        .iter()
+        .any(|p| component_of(p).is_some_and(|c| CONTROL_PLANE.contains(&c)))
 }
 
 fn by_component<'a>(ctx: &'a Ctx<'_>) -> BTreeMap<&'static str, Vec<&'a Pod>> {
@@ -61,15 +69,17 @@ fn by_component<'a>(ctx: &'a Ctx<'_>) -> BTreeMap<&'static str, Vec<&'a Pod>> {
 
 check! {
     /// ### What it does
-    /// Says, as information, that the snapshot shows no control-plane nodes and no static
-    /// control-plane pods, so the control-plane component checks were not run.
+    /// Says, as information, that no control-plane component runs as a pod in the snapshot,
+    /// so the control-plane component checks were not run.
     ///
     /// ### Why it matters
-    /// Managed clusters (EKS, GKE, AKS) hide the control plane; reporting etcd or the API
-    /// server "missing" there would be a false alarm.
+    /// Managed clusters (EKS, GKE, AKS) hide the control plane, and k3s, RKE2 or installs
+    /// with host services run it outside Kubernetes; reporting etcd or the API server
+    /// "missing" there would be a false alarm.
     ///
     /// ### Example
     /// An EKS snapshot: nodes all labelled as workers, no `etcd-*` or `kube-apiserver-*` pods.
+    /// A k3s server node labelled `control-plane` with no static pods.
     CONTROL_PLANE_NOT_VISIBLE {
         code: "KD110",
         name: "control-plane-not-visible",
@@ -81,21 +91,28 @@ check! {
 }
 
 fn control_plane_not_visible(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-    if !ctx.cluster.nodes.is_empty() && !control_plane_visible(ctx) {
-        out.push(Finding::new(
-            &CONTROL_PLANE_NOT_VISIBLE.meta,
-            Resource::cluster(),
-            "no control-plane nodes or static control-plane pods in the snapshot; etcd, API server, controller-manager and scheduler checks were skipped (managed control plane?)",
-        ));
+    if ctx.cluster.nodes.is_empty() || control_plane_visible(ctx) {
+        return;
     }
+    let message = if ctx.cluster.nodes.iter().any(|n| n.is_control_plane()) {
+        "control-plane nodes exist but no control-plane component runs as a pod (k3s, RKE2 or host services?); etcd, API server, controller-manager and scheduler checks were skipped"
+    } else {
+        "no static control-plane pods in the snapshot; etcd, API server, controller-manager and scheduler checks were skipped (managed control plane?)"
+    };
+    out.push(Finding::new(
+        &CONTROL_PLANE_NOT_VISIBLE.meta,
+        Resource::cluster(),
+        message,
+    ));
 }
 
 check! {
     /// ### What it does
-    /// Reports cluster components with no pod in `kube-system`: etcd, kube-apiserver,
-    /// kube-controller-manager and kube-scheduler (when the control plane is visible, and
-    /// per control-plane node for static pods), CoreDNS (critical) and kube-proxy (info: a
-    /// CNI such as Cilium may replace it).
+    /// Reports cluster components with no pod in `kube-system`: kube-apiserver,
+    /// kube-controller-manager and kube-scheduler (when the control plane runs as static
+    /// pods, and per control-plane node), etcd (info when absent everywhere: external etcd
+    /// is a supported setup), CoreDNS (critical) and kube-proxy (info: a CNI such as Cilium
+    /// may replace it).
     ///
     /// ### Why it matters
     /// Without the scheduler nothing is scheduled, without the controller-manager nothing is
@@ -135,6 +152,14 @@ fn component_missing(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             .collect();
         for c in CONTROL_PLANE {
             let pods = comps.get(c).map(Vec::as_slice).unwrap_or(&[]);
+            if pods.is_empty() && c == "etcd" {
+                out.push(
+                    Finding::new(&COMPONENT_MISSING.meta, res(c), "no etcd pod in kube-system; fine with an external etcd cluster, otherwise the API server has no storage")
+                        .severity(Severity::Info)
+                        .evidence("component", c),
+                );
+                continue;
+            }
             if pods.is_empty() {
                 out.push(
                     Finding::new(&COMPONENT_MISSING.meta, res(c), format!("no {c} pod found in kube-system"))
@@ -224,7 +249,9 @@ fn pod_ready(p: &Pod) -> bool {
 }
 
 fn component_unhealthy(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-    for (comp, pods) in by_component(ctx) {
+    for (comp, mut pods) in by_component(ctx) {
+        // Evicted or completed pods are history, not replicas.
+        pods.retain(|p| !p.is_terminal());
         let mut groups: BTreeMap<Resource, Vec<&Pod>> = BTreeMap::new();
         for p in pods {
             groups.entry(ctx.workload(p)).or_default().push(p);

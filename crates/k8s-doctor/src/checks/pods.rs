@@ -155,7 +155,8 @@ check! {
     /// ### What it does
     /// Reports `Pending` pods the scheduler could not place, with its reason (the
     /// `PodScheduled` condition's message, e.g. `0/3 nodes are available: 3 Insufficient
-    /// memory.`), and pending pods that were never scheduled at all.
+    /// memory.`), and pending pods that were never scheduled at all. Pods held by
+    /// scheduling gates (`SchedulingGated`) wait on purpose and are not reported.
     ///
     /// ### Why it matters
     /// The workload is under-replicated until capacity, affinity or taints change.
@@ -181,6 +182,10 @@ fn pod_pending(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         .filter(|p| p.status.phase == "Pending")
     {
         let sched = pod.condition("PodScheduled");
+        // Pods held by scheduling gates wait on purpose (Kubernetes 1.27+).
+        if sched.is_some_and(|c| c.reason == "SchedulingGated") {
+            continue;
+        }
         let (reason, message) = match sched {
             Some(c) if c.status == "False" => (
                 if c.reason.is_empty() {

@@ -5,7 +5,8 @@ use sre_core::Finding;
 
 check! {
     /// ### What it does
-    /// Reports running containers without a CPU or memory request (a limit alone counts:
+    /// Reports containers of pods that have not finished (not `Succeeded`/`Failed`) without
+    /// a CPU or memory request (a limit alone counts:
     /// Kubernetes then defaults the request to it). Static (mirror) pods are skipped.
     ///
     /// ### Why it matters
@@ -69,7 +70,7 @@ fn missing_requests(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
 
 check! {
     /// ### What it does
-    /// Reports running containers without a memory limit. CPU limits are deliberately not
+    /// Reports containers of pods that have not finished without a memory limit. CPU limits are deliberately not
     /// required: they cause throttling even on idle nodes, and many operators run without
     /// them. Static (mirror) pods are skipped.
     ///

@@ -6,24 +6,56 @@ use super::{check, Ctx};
 use crate::version::Version;
 use sre_core::{Finding, Resource, Severity};
 
-/// The API server version the skew rules compare against: the oldest API server instance
-/// (the policy's reference in HA clusters), from `kube-apiserver` pod images, else the
-/// `kubectl version` document.
-pub fn api_server_version(ctx: &Ctx<'_>) -> Option<Version> {
-    let from_pods = ctx
+/// The API server versions the skew rules compare against. In an HA control plane in the
+/// middle of an upgrade the instances differ: "not newer than the API server" is judged
+/// against the oldest instance (`min`), "at most N older" against the newest (`max`), as
+/// the version skew policy says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApiRange {
+    pub min: Version,
+    pub max: Version,
+}
+
+/// From `kube-apiserver` pod images and the `kubectl version` document.
+pub fn api_server_range(ctx: &Ctx<'_>) -> Option<ApiRange> {
+    let doc = ctx
+        .cluster
+        .server_version
+        .as_deref()
+        .and_then(Version::parse);
+    let versions: Vec<Version> = ctx
         .cluster
         .pods
         .iter()
-        .filter(|p| component_of(p) == Some("kube-apiserver"))
+        .filter(|p| component_of(p) == Some("kube-apiserver") && !p.is_terminal())
         .flat_map(|p| p.spec.containers.iter().map(|c| c.image.as_str()))
         .filter_map(Version::from_image)
-        .min();
-    from_pods.or_else(|| {
-        ctx.cluster
-            .server_version
-            .as_deref()
-            .and_then(Version::parse)
+        .chain(doc)
+        .collect();
+    Some(ApiRange {
+        min: *versions.iter().min()?,
+        max: *versions.iter().max()?,
     })
+}
+
+/// The version to show as "the" API server version: `kubectl version`'s, else the newest
+/// instance's.
+pub fn api_server_version(ctx: &Ctx<'_>) -> Option<Version> {
+    ctx.cluster
+        .server_version
+        .as_deref()
+        .and_then(Version::parse)
+        .or_else(|| api_server_range(ctx).map(|r| r.max))
+}
+
+/// Minor versions a node agent may lag behind the API server: 3 since Kubernetes 1.28's
+/// policy (applied from API server 1.25 on, as the policy does), 2 before.
+fn allowed_agent_lag(api: Version) -> i64 {
+    if api.major == 1 && api.minor < 25 {
+        2
+    } else {
+        3
+    }
 }
 
 check! {
@@ -59,15 +91,20 @@ fn server_version_unknown(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     }
 }
 
-/// Checks a node agent (kubelet, kube-proxy) against the API server: not newer (critical:
-/// an agent newer than the API server may use APIs the server does not have) and at most 3
-/// minor versions older (warning: unsupported, not necessarily broken).
-fn agent_skew(agent: &str, v: Version, api: Version) -> Option<(Severity, String, i64)> {
-    let ahead = v.minors_ahead_of(api);
+/// Checks a node agent (kubelet, kube-proxy) against the API server: not newer than the
+/// oldest instance (critical: an agent newer than the API server may use APIs the server
+/// does not have) and at most 3 (2 before 1.25) minor versions older than the newest
+/// (warning: unsupported, not necessarily broken).
+fn agent_skew(agent: &str, v: Version, api: ApiRange) -> Option<(Severity, String, i64)> {
+    let ahead = v.minors_ahead_of(api.min);
+    let behind = api.max.minors_ahead_of(v);
+    let allowed = allowed_agent_lag(api.max);
     if ahead > 0 {
-        Some((Severity::Critical, format!("{agent} {v} is newer than the API server {api} by {ahead} minor version(s); {agent} must not be newer than kube-apiserver"), ahead))
-    } else if ahead < -3 {
-        Some((Severity::Warning, format!("{agent} {v} is {} minor versions older than the API server {api}; at most 3 are supported", -ahead), ahead))
+        let min = api.min;
+        Some((Severity::Critical, format!("{agent} {v} is newer than the API server {min} by {ahead} minor version(s); {agent} must not be newer than kube-apiserver"), ahead))
+    } else if behind > allowed {
+        let max = api.max;
+        Some((Severity::Warning, format!("{agent} {v} is {behind} minor versions older than the API server {max}; at most {allowed} are supported"), -behind))
     } else {
         None
     }
@@ -95,7 +132,7 @@ check! {
 }
 
 fn kubelet_version_skew(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-    let Some(api) = api_server_version(ctx) else {
+    let Some(api) = api_server_range(ctx) else {
         return;
     };
     for n in &ctx.cluster.nodes {
@@ -111,7 +148,7 @@ fn kubelet_version_skew(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 )
                 .severity(sev)
                 .evidence("kubeletVersion", v.to_string())
-                .evidence("apiServerVersion", api.to_string())
+                .evidence("apiServerVersion", api.max.to_string())
                 .evidence("minorsAhead", ahead)
                 .remediation(if ahead > 0 {
                     "Upgrade the control plane first, or downgrade this node's kubelet."
@@ -146,7 +183,7 @@ check! {
 }
 
 fn kube_proxy_version_skew(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-    let Some(api) = api_server_version(ctx) else {
+    let Some(api) = api_server_range(ctx) else {
         return;
     };
     let mut seen = std::collections::HashSet::new();
@@ -194,6 +231,11 @@ fn kube_proxy_version_skew(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             continue;
         };
         let kubelet = Version::parse(&n.status.node_info.kubelet_version);
+        // The deprecated field usually just repeats the kubelet's version (also on nodes
+        // with no kube-proxy at all); then KD121 already says everything.
+        if kubelet == Some(v) {
+            continue;
+        }
         push_proxy(
             out,
             Resource::object("Node", None, &n.meta.name),
@@ -208,7 +250,7 @@ fn push_proxy(
     out: &mut Vec<Finding>,
     res: Resource,
     v: Version,
-    api: Version,
+    api: ApiRange,
     kubelet: Option<Version>,
 ) {
     let mut hit = agent_skew("kube-proxy", v, api);
@@ -225,7 +267,7 @@ fn push_proxy(
             Finding::new(&KUBE_PROXY_VERSION_SKEW.meta, res, msg)
                 .severity(sev)
                 .evidence("kubeProxyVersion", v.to_string())
-                .evidence("apiServerVersion", api.to_string())
+                .evidence("apiServerVersion", api.max.to_string())
                 .evidence("minorsAhead", ahead)
                 .remediation("Upgrade kube-proxy together with the node, after the control plane."),
         );
@@ -256,7 +298,7 @@ check! {
 }
 
 fn control_plane_version_skew(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-    let Some(api) = api_server_version(ctx) else {
+    let Some(api) = api_server_range(ctx) else {
         return;
     };
     for p in &ctx.cluster.pods {
@@ -271,18 +313,20 @@ fn control_plane_version_skew(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         else {
             continue;
         };
-        let ahead = v.minors_ahead_of(api);
+        let (min, max) = (api.min, api.max);
+        let ahead = v.minors_ahead_of(min);
+        let behind = max.minors_ahead_of(v);
         let hit = match comp {
             "kube-controller-manager" | "kube-scheduler" => {
                 if ahead > 0 {
-                    Some((Severity::Critical, format!("{comp} {v} is newer than the API server {api}; it must not be newer")))
-                } else if ahead < -1 {
-                    Some((Severity::Warning, format!("{comp} {v} is {} minor versions older than the API server {api}; at most 1 is supported", -ahead)))
+                    Some((Severity::Critical, format!("{comp} {v} is newer than the API server {min}; it must not be newer")))
+                } else if behind > 1 {
+                    Some((Severity::Warning, format!("{comp} {v} is {behind} minor versions older than the API server {max}; at most 1 is supported")))
                 } else {
                     None
                 }
             }
-            "kube-apiserver" if ahead > 1 => Some((Severity::Warning, format!("kube-apiserver instances differ by {ahead} minor versions ({v} vs {api}); HA API servers may differ by at most 1"))),
+            "kube-apiserver" if ahead > 1 => Some((Severity::Warning, format!("kube-apiserver instances differ by {ahead} minor versions ({v} vs {min}); HA API servers may differ by at most 1"))),
             _ => None,
         };
         if let Some((sev, msg)) = hit {
@@ -291,7 +335,7 @@ fn control_plane_version_skew(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                     .severity(sev)
                     .evidence("component", comp)
                     .evidence("version", v.to_string())
-                    .evidence("apiServerVersion", api.to_string())
+                    .evidence("apiServerVersion", max.to_string())
                     .evidence("minorsAhead", ahead)
                     .remediation("Finish the control-plane upgrade: all control-plane components on the same minor version (`kubeadm upgrade apply/node`)."),
             );

@@ -4,6 +4,7 @@ mod bad_input;
 mod docs;
 mod example;
 mod fixtures;
+mod regressions;
 
 use std::path::PathBuf;
 

@@ -1,0 +1,232 @@
+//! False positives and loader mishaps found in review, pinned so they stay fixed.
+
+use crate::lines;
+use k8s_doctor::checks::{Command, Thresholds};
+use sre_core::{Report, Severity};
+use std::time::UNIX_EPOCH;
+
+fn run_yaml(command: Command, yaml: &str) -> Report {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("s.yaml"), yaml).expect("write");
+    k8s_doctor::report(
+        command,
+        &[dir.path().to_path_buf()],
+        &[],
+        Thresholds::default(),
+        UNIX_EPOCH,
+    )
+    .expect("loads")
+}
+
+fn codes(r: &Report, code: &str) -> Vec<(Severity, String)> {
+    r.findings
+        .iter()
+        .filter(|f| f.code == code)
+        .map(|f| (f.severity, f.message.clone()))
+        .collect()
+}
+
+const READY: &str = "status:\n  phase: Running\n  conditions: [{type: Ready, status: \"True\"}]\n";
+
+#[test]
+fn k3s_control_plane_without_static_pods_is_not_missing_components() {
+    let yaml = format!(
+        "kind: Node\nmetadata:\n  name: k3s-server\n  labels: {{node-role.kubernetes.io/control-plane: \"true\", node-role.kubernetes.io/master: \"true\"}}\nstatus:\n  conditions: [{{type: Ready, status: \"True\"}}]\n---\nkind: Pod\nmetadata:\n  name: coredns-6799fbcd5-x2x2x\n  namespace: kube-system\n  labels: {{k8s-app: kube-dns}}\nspec: {{nodeName: k3s-server, containers: [{{name: coredns, image: rancher/mirrored-coredns-coredns:1.10.1}}]}}\n{READY}"
+    );
+    let r = run_yaml(Command::Healthcheck, &yaml);
+    assert!(
+        r.findings.iter().all(|f| f.severity != Severity::Critical),
+        "{}",
+        lines(&r)
+    );
+    let info = codes(&r, "KD110");
+    assert_eq!(info.len(), 1, "{}", lines(&r));
+    assert!(info[0].1.contains("k3s"), "{}", info[0].1);
+}
+
+#[test]
+fn lookalike_pods_are_not_components_and_evicted_pods_do_not_count() {
+    let yaml = format!(
+        "kind: Pod\nmetadata:\n  name: etcd-backup-28471230-abcde\n  namespace: kube-system\n  ownerReferences: [{{kind: Job, name: etcd-backup-28471230, controller: true}}]\nspec: {{containers: [{{name: b, image: backup:1}}]}}\nstatus: {{phase: Succeeded}}\n---\nkind: Pod\nmetadata:\n  name: coredns-autoscaler-5c6b7d8f9-zzzzz\n  namespace: kube-system\n  ownerReferences: [{{kind: ReplicaSet, name: coredns-autoscaler-5c6b7d8f9, controller: true}}]\nspec: {{containers: [{{name: a, image: autoscaler:1}}]}}\nstatus: {{phase: Running, conditions: [{{type: Ready, status: \"False\"}}]}}\n---\nkind: Pod\nmetadata:\n  name: coredns-76f75df574-aaaaa\n  namespace: kube-system\n  labels: {{k8s-app: kube-dns}}\nspec: {{containers: [{{name: coredns, image: coredns:1}}]}}\n{READY}---\nkind: Pod\nmetadata:\n  name: coredns-76f75df574-evict\n  namespace: kube-system\n  labels: {{k8s-app: kube-dns}}\nspec: {{containers: [{{name: coredns, image: coredns:1}}]}}\nstatus: {{phase: Failed, reason: Evicted}}\n---\nkind: Node\nmetadata: {{name: n1}}\nstatus:\n  conditions: [{{type: Ready, status: \"True\"}}]\n"
+    );
+    let r = run_yaml(Command::Healthcheck, &yaml);
+    assert!(codes(&r, "KD112").is_empty(), "{}", lines(&r));
+    assert!(
+        !r.findings
+            .iter()
+            .any(|f| f.code != "KD110" && f.message.contains("etcd")),
+        "{}",
+        lines(&r)
+    );
+}
+
+#[test]
+fn skew_uses_oldest_api_server_for_newer_and_newest_for_older() {
+    let pod = |name: &str, comp: &str, img: &str| {
+        format!("---\nkind: Pod\nmetadata:\n  name: {name}\n  namespace: kube-system\n  labels: {{component: {comp}}}\n  ownerReferences: [{{kind: Node, name: cp, controller: true}}]\nspec: {{nodeName: cp, containers: [{{name: c, image: \"registry.k8s.io/{comp}:{img}\"}}]}}\n{READY}")
+    };
+    let mut yaml = String::from(
+        "kind: Node\nmetadata: {name: old}\nstatus: {nodeInfo: {kubeletVersion: v1.26.3}}\n",
+    );
+    yaml += &pod("kube-apiserver-cp-1", "kube-apiserver", "v1.30.1");
+    yaml += &pod("kube-apiserver-cp-2", "kube-apiserver", "v1.29.4");
+    yaml += &pod(
+        "kube-controller-manager-cp-1",
+        "kube-controller-manager",
+        "v1.28.9",
+    );
+    let r = run_yaml(Command::Healthcheck, &yaml);
+    let kubelet = codes(&r, "KD121");
+    assert_eq!(kubelet.len(), 1, "{}", lines(&r));
+    assert!(
+        kubelet[0]
+            .1
+            .contains("4 minor versions older than the API server v1.30.1"),
+        "{}",
+        kubelet[0].1
+    );
+    assert!(
+        codes(&r, "KD123")
+            .iter()
+            .any(|(_, m)| m.contains("kube-controller-manager v1.28.9 is 2 minor")),
+        "{}",
+        lines(&r)
+    );
+}
+
+#[test]
+fn before_1_25_kubelets_may_lag_only_two_minors() {
+    let yaml = "{\"serverVersion\": {\"gitVersion\": \"v1.24.17\"}}";
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("version.json"), yaml).expect("write");
+    std::fs::write(
+        dir.path().join("n.yaml"),
+        "kind: Node\nmetadata: {name: n}\nstatus: {nodeInfo: {kubeletVersion: v1.21.14}}\n",
+    )
+    .expect("write");
+    let r = k8s_doctor::report(
+        Command::Healthcheck,
+        &[dir.path().to_path_buf()],
+        &[],
+        Thresholds::default(),
+        UNIX_EPOCH,
+    )
+    .expect("loads");
+    assert!(
+        codes(&r, "KD121")
+            .iter()
+            .any(|(_, m)| m.contains("at most 2")),
+        "{}",
+        lines(&r)
+    );
+}
+
+#[test]
+fn node_info_kube_proxy_version_that_mirrors_kubelet_is_not_a_second_finding() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("version.json"),
+        "{\"serverVersion\": {\"gitVersion\": \"v1.29.2\"}}",
+    )
+    .expect("write");
+    std::fs::write(dir.path().join("n.yaml"), "kind: Node\nmetadata: {name: n}\nstatus: {nodeInfo: {kubeletVersion: v1.30.0, kubeProxyVersion: v1.30.0}}\n").expect("write");
+    let r = k8s_doctor::report(
+        Command::Healthcheck,
+        &[dir.path().to_path_buf()],
+        &[],
+        Thresholds::default(),
+        UNIX_EPOCH,
+    )
+    .expect("loads");
+    assert_eq!(codes(&r, "KD121").len(), 1, "{}", lines(&r));
+    assert!(codes(&r, "KD122").is_empty(), "{}", lines(&r));
+}
+
+#[test]
+fn overlapping_paths_and_symlink_loops_do_not_double_count() {
+    let example = crate::example_dir();
+    let once = k8s_doctor::report(
+        Command::Diagnostics,
+        &[example.clone()],
+        &[],
+        Thresholds::default(),
+        UNIX_EPOCH,
+    )
+    .expect("loads");
+    let twice = k8s_doctor::report(
+        Command::Diagnostics,
+        &[
+            example.clone(),
+            example.join("events.json"),
+            example.clone(),
+        ],
+        &[],
+        Thresholds::default(),
+        UNIX_EPOCH,
+    )
+    .expect("loads");
+    assert_eq!(once.findings, twice.findings);
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::copy(example.join("nodes.yaml"), dir.path().join("nodes.yaml")).expect("copy");
+    std::os::unix::fs::symlink(dir.path(), dir.path().join("self")).expect("symlink");
+    let r = k8s_doctor::report(
+        Command::Healthcheck,
+        &[dir.path().to_path_buf()],
+        &[],
+        Thresholds::default(),
+        UNIX_EPOCH,
+    )
+    .expect("loads");
+    assert_eq!(r.target["nodes"], 4);
+    // The same objects in two different files are dropped too, and counted.
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::copy(example.join("nodes.yaml"), dir.path().join("a.yaml")).expect("copy");
+    std::fs::copy(example.join("nodes.yaml"), dir.path().join("b.yaml")).expect("copy");
+    let r = k8s_doctor::report(
+        Command::Healthcheck,
+        &[dir.path().to_path_buf()],
+        &[],
+        Thresholds::default(),
+        UNIX_EPOCH,
+    )
+    .expect("loads");
+    assert_eq!(r.target["nodes"], 4);
+    assert_eq!(r.target["duplicateObjects"], 4);
+}
+
+#[test]
+fn scheduling_gated_pods_are_not_pending_problems() {
+    let yaml = "kind: Pod\nmetadata: {name: gated, namespace: x}\nspec: {containers: [{name: c, image: i, resources: {requests: {cpu: 1m, memory: 1Mi}, limits: {memory: 1Mi}}}]}\nstatus:\n  phase: Pending\n  conditions: [{type: PodScheduled, status: \"False\", reason: SchedulingGated}]\n";
+    let r = run_yaml(Command::Diagnostics, yaml);
+    assert!(codes(&r, "KD203").is_empty(), "{}", lines(&r));
+}
+
+#[test]
+fn yaml_nulls_merge_keys_and_uppercase_extensions() {
+    let yaml = "kind: Pod\nmetadata: {name: p, namespace: x}\nspec:\n  containers:\n  - name: c\n    image: i\n    resources: &res\n      requests: {cpu: 10m, memory: 10Mi}\n      limits: {memory: 10Mi}\n  - <<: {name: d, image: i}\n    resources: *res\nstatus:\n  phase: Running\n  conditions: [{type: Ready, status: null}]\n  containerStatuses:\n  - {name: c, ready: null, restartCount: null, state: {running: {}}}\n";
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("PODS.YAML"), yaml).expect("write");
+    let r = k8s_doctor::report(
+        Command::Diagnostics,
+        &[dir.path().to_path_buf()],
+        &[],
+        Thresholds::default(),
+        UNIX_EPOCH,
+    )
+    .expect("nulls do not abort the load");
+    assert_eq!(r.target["pods"], 1);
+    assert!(
+        codes(&r, "KD208").is_empty() && codes(&r, "KD209").is_empty(),
+        "merge key lost: {}",
+        lines(&r)
+    );
+}
+
+#[test]
+fn utf16_files_get_a_hint() {
+    let err =
+        k8s_doctor::snapshot::parse_bytes(std::path::Path::new("dump.yaml"), b"\xFF\xFEk\0i\0")
+            .unwrap_err()
+            .to_string();
+    assert!(err.contains("UTF-16") && err.contains("iconv"), "{err}");
+}
