@@ -147,7 +147,7 @@ fn overlapping_paths_and_symlink_loops_do_not_double_count() {
     let example = crate::example_dir();
     let once = k8s_doctor::report(
         Command::Diagnostics,
-        &[example.clone()],
+        std::slice::from_ref(&example),
         &[],
         Thresholds::default(),
         UNIX_EPOCH,
