@@ -20,6 +20,7 @@ example_files!(
     "kube-system-pods.yaml",
     "namespaces.yaml",
     "node-metrics.json",
+    "pod-metrics.json",
     "nodes.yaml",
     "pods.json",
     "version.json",

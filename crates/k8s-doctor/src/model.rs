@@ -487,6 +487,8 @@ pub struct Cluster {
     pub events: Vec<Event>,
     pub node_metrics: Vec<NodeMetrics>,
     pub pod_metrics: usize,
+    /// `(namespace, pod, container)` to usage, from `PodMetrics`.
+    pub container_usage: HashMap<(String, String, String), ResourceList>,
     /// `(kind, namespace, name)` of owner objects (ReplicaSet, Job, ...) to their controller.
     pub owners: HashMap<(String, String, String), (String, String)>,
     pub server_version: Option<String>,
@@ -568,7 +570,19 @@ impl Cluster {
                 name: o.metadata.name,
                 usage: o.usage,
             }),
-            "PodMetrics" => self.pod_metrics += 1,
+            "PodMetrics" => {
+                self.pod_metrics += 1;
+                for c in o.containers.unwrap_or_default() {
+                    self.container_usage.insert(
+                        (
+                            o.metadata.namespace.clone(),
+                            o.metadata.name.clone(),
+                            c.name,
+                        ),
+                        c.usage,
+                    );
+                }
+            }
             "Namespace" => self.namespaces += 1,
             "ReplicaSet" | "Job" | "ReplicationController" => {
                 if let Some(owner) = o.metadata.controller() {
@@ -612,6 +626,35 @@ impl Cluster {
         self.duplicates += n;
     }
 
+    /// The highest CPU (cores) and memory (bytes) usage of `container` across `pods` of
+    /// `namespace`, from `PodMetrics`; `None` when no metrics cover them.
+    pub fn peak_usage(
+        &self,
+        namespace: &str,
+        pods: &[String],
+        container: &str,
+    ) -> Option<(f64, f64)> {
+        let mut peak: Option<(f64, f64)> = None;
+        for pod in pods {
+            let key = (namespace.to_string(), pod.clone(), container.to_string());
+            if let Some(u) = self.container_usage.get(&key) {
+                let cpu = u
+                    .cpu
+                    .as_deref()
+                    .and_then(crate::quantity::parse)
+                    .unwrap_or(0.0);
+                let mem = u
+                    .memory
+                    .as_deref()
+                    .and_then(crate::quantity::parse)
+                    .unwrap_or(0.0);
+                let (c, m) = peak.unwrap_or((0.0, 0.0));
+                peak = Some((c.max(cpu), m.max(mem)));
+            }
+        }
+        peak
+    }
+
     /// True when nothing Kubernetes-like was loaded.
     pub fn is_empty(&self) -> bool {
         self.nodes.is_empty()
@@ -635,6 +678,7 @@ impl Cluster {
         self.events.extend(other.events);
         self.node_metrics.extend(other.node_metrics);
         self.pod_metrics += other.pod_metrics;
+        self.container_usage.extend(other.container_usage);
         self.owners.extend(other.owners);
         if other.server_version.is_some() {
             self.server_version = other.server_version;

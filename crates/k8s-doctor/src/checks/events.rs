@@ -60,7 +60,17 @@ fn warning_events(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             .filter(|_| kind == "Pod")
         {
             Some(pod) => ctx.workload(pod),
-            None => Resource::object(kind, Some(ns).filter(|_| kind != "Node"), &e.object.name),
+            None => {
+                // Events about a ReplicaSet or Job (FailedCreate, quota errors) belong to the
+                // Deployment or CronJob that owns it, when the snapshot shows the owner.
+                let key = (kind.to_string(), ns.to_string(), e.object.name.clone());
+                match ctx.cluster.owners.get(&key) {
+                    Some((owner_kind, owner)) => Resource::object(owner_kind, Some(ns), owner),
+                    None => {
+                        Resource::object(kind, Some(ns).filter(|_| kind != "Node"), &e.object.name)
+                    }
+                }
+            }
         };
         let a = groups.entry((res, e.reason.clone())).or_default();
         if kind == "Pod" && !a.objects.contains(&e.object.name) {

@@ -6,8 +6,9 @@ use sre_core::Finding;
 check! {
     /// ### What it does
     /// Reports containers of pods that have not finished (not `Succeeded`/`Failed`) without
-    /// a CPU or memory request (a limit alone counts:
-    /// Kubernetes then defaults the request to it). Static (mirror) pods are skipped.
+    /// a CPU or memory request (a limit alone counts: Kubernetes then defaults the request
+    /// to it). Static (mirror) pods are skipped. When the snapshot has `PodMetrics`, the
+    /// remediation suggests requests from the observed peak usage plus 20%.
     ///
     /// ### Why it matters
     /// Without requests the scheduler packs pods blindly, the pod gets `BestEffort` or weak
@@ -47,6 +48,19 @@ fn missing(ctx: &Ctx<'_>, pick: impl Fn(&crate::model::Container) -> Vec<&'stati
     groups
 }
 
+/// Headroom added to observed usage when suggesting requests.
+const HEADROOM: f64 = 1.2;
+
+/// CPU cores as a Kubernetes quantity in millicores, rounded up, at least `1m`.
+fn millicores(cores: f64) -> String {
+    format!("{}m", (cores * 1000.0).ceil().max(1.0))
+}
+
+/// Bytes as a Kubernetes quantity in MiB, rounded up, at least `1Mi`.
+fn mebibytes(bytes: f64) -> String {
+    format!("{}Mi", (bytes / 1_048_576.0).ceil().max(1.0))
+}
+
 fn missing_requests(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     let groups = missing(ctx, |c| {
         ["cpu", "memory"]
@@ -57,14 +71,30 @@ fn missing_requests(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             .collect()
     });
     for ((res, container), g) in groups.0 {
-        out.push(
-            Finding::new(&MISSING_REQUESTS.meta, res, format!("container {container} of {} has no {} request", pods_phrase(&g.pods), g.detail))
-                .evidence("container", container.clone())
-                .evidence("missing", g.detail.clone())
-                .evidence("podCount", g.pods.len())
-                .evidence("pods", pod_sample(&g.pods))
-                .remediation(format!("Set requests from observed usage, e.g.\n  resources:\n    requests:\n      cpu: 100m\n      memory: 128Mi\n(on container {container})")),
-        );
+        let ns = res.namespace.clone().unwrap_or_default();
+        let usage = ctx.cluster.peak_usage(&ns, &g.pods, &container);
+        let mut f = Finding::new(
+            &MISSING_REQUESTS.meta,
+            res,
+            format!(
+                "container {container} of {} has no {} request",
+                pods_phrase(&g.pods),
+                g.detail
+            ),
+        )
+        .evidence("container", container.clone())
+        .evidence("missing", g.detail.clone())
+        .evidence("podCount", g.pods.len())
+        .evidence("pods", pod_sample(&g.pods));
+        f = match usage {
+            Some((cpu, mem)) => {
+                let (cpu_req, mem_req) = (millicores(cpu * HEADROOM), mebibytes(mem * HEADROOM));
+                f.evidence("observedUsage", serde_json::json!({ "cpu": millicores(cpu), "memory": mebibytes(mem) }))
+                    .remediation(format!("Set requests from the observed peak usage (PodMetrics) plus 20% headroom:\n  resources:\n    requests:\n      cpu: {cpu_req}\n      memory: {mem_req}\n(on container {container})"))
+            }
+            None => f.remediation(format!("Set requests from observed usage (`kubectl top pod --containers`), e.g.\n  resources:\n    requests:\n      cpu: 100m\n      memory: 128Mi\n(on container {container})")),
+        };
+        out.push(f);
     }
 }
 

@@ -140,6 +140,25 @@ fn diagnostics_finds_the_planted_problems_at_the_workload() {
         "{l}"
     );
     assert!(has(&r, "KD210", Severity::Warning, "Node worker-1"), "{l}");
+    // Requests suggested from PodMetrics: peak usage plus 20%, rounded up.
+    let shell = r
+        .findings
+        .iter()
+        .find(|f| f.code == "KD208" && f.resource.to_string() == "Pod shop/debug-shell")
+        .expect("debug-shell");
+    assert_eq!(shell.evidence["observedUsage"]["memory"], "10Mi");
+    let fix = shell.remediation.as_deref().unwrap_or("");
+    assert!(
+        fix.contains("cpu: 5m") && fix.contains("memory: 12Mi"),
+        "{fix}"
+    );
+    // A ReplicaSet's events are reported at its Deployment.
+    assert!(
+        r.findings.iter().any(|f| f.code == "KD207"
+            && f.message.starts_with("FailedCreate")
+            && f.resource.to_string() == "Deployment shop/checkout"),
+        "{l}"
+    );
     // Normal events are never findings.
     assert!(
         !r.findings
