@@ -29,6 +29,7 @@ use model::Cluster;
 use serde_json::{json, Value};
 use sre_cli::args::{GlobalArgs, ReportArgs};
 use sre_cli::config::{Config, K8sDoctorFlags};
+use sre_cli::output::Out;
 use sre_cli::ExitStatus;
 use sre_core::Report;
 use std::path::PathBuf;
@@ -87,17 +88,22 @@ pub struct ChecksArgs {
 }
 
 /// Runs `sre k8s-doctor ...`.
-pub fn run(args: &Args, global: &GlobalArgs, config: &Config) -> anyhow::Result<ExitStatus> {
+pub fn run(
+    args: &Args,
+    global: &GlobalArgs,
+    config: &Config,
+    out: &mut Out<'_>,
+) -> anyhow::Result<ExitStatus> {
     match &args.command {
-        Sub::Healthcheck(a) => run_checks(Command::Healthcheck, a, global, config),
-        Sub::Diagnostics(a) => run_checks(Command::Diagnostics, a, global, config),
+        Sub::Healthcheck(a) => run_checks(Command::Healthcheck, a, global, config, out),
+        Sub::Diagnostics(a) => run_checks(Command::Diagnostics, a, global, config, out),
         Sub::Checks(a) => {
             let text = if a.markdown {
                 checks::docs_markdown()
             } else {
                 checks_table()
             };
-            sre_cli::output::write_stdout(text.as_bytes())?;
+            out.write(text.as_bytes())?;
             Ok(ExitStatus::Clean)
         }
     }
@@ -126,6 +132,7 @@ fn run_checks(
     a: &CheckArgs,
     global: &GlobalArgs,
     config: &Config,
+    out: &mut Out<'_>,
 ) -> anyhow::Result<ExitStatus> {
     let common = config.common(global, &a.report)?;
     let k = config.k8s_doctor(K8sDoctorFlags {
@@ -146,7 +153,7 @@ fn run_checks(
         thresholds,
         sre_cli::clock::now(),
     )?;
-    sre_cli::output::emit(&report, &common)
+    sre_cli::output::emit(&report, &common, out)
 }
 
 fn validate(command: Command, only: &[String], t: Thresholds) -> anyhow::Result<()> {

@@ -9,18 +9,57 @@ use sre_render::{Format, RenderOptions};
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 
+/// Where results go: the process's stdout in `main`, a buffer when tests run the CLI
+/// in-process.
+pub struct Out<'a> {
+    pub writer: &'a mut dyn Write,
+    /// Whether `writer` is a terminal (decides colour under `--color auto`).
+    pub is_terminal: bool,
+}
+
+impl<'a> Out<'a> {
+    /// The process's standard output.
+    pub fn stdout(lock: &'a mut std::io::StdoutLock<'static>) -> Out<'a> {
+        let is_terminal = std::io::stdout().is_terminal();
+        Out {
+            writer: lock,
+            is_terminal,
+        }
+    }
+
+    /// A buffer (never a terminal).
+    pub fn buffer(buf: &'a mut Vec<u8>) -> Out<'a> {
+        Out {
+            writer: buf,
+            is_terminal: false,
+        }
+    }
+
+    /// Writes and flushes `bytes`. A closed pipe (`sre ... | head`) is not an error.
+    pub fn write(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
+        match self
+            .writer
+            .write_all(bytes)
+            .and_then(|()| self.writer.flush())
+        {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            other => other.context("cannot write to stdout"),
+        }
+    }
+}
+
 /// Renders `report` as configured, writes it, and returns 1 (findings) or 0 (clean)
 /// according to `--fail-on`.
-pub fn emit(report: &Report, common: &Common) -> anyhow::Result<ExitStatus> {
+pub fn emit(report: &Report, common: &Common, out: &mut Out<'_>) -> anyhow::Result<ExitStatus> {
     let to_file = common.output_file.is_some();
     let color = !to_file
         && common.output.value == Format::Table
-        && use_color(common.color.value, std::io::stdout().is_terminal());
+        && use_color(common.color.value, out.is_terminal);
     let text = sre_render::render(report, common.output.value, &RenderOptions { color })
         .with_context(|| format!("cannot render the report as {}", common.output.value))?;
     match &common.output_file {
         Some(path) => write_atomic(path, text.as_bytes())?,
-        None => write_stdout(text.as_bytes())?,
+        None => out.write(text.as_bytes())?,
     }
     Ok(if report.fails(common.fail_on.value.threshold()) {
         ExitStatus::Findings
@@ -36,15 +75,6 @@ pub fn use_color(when: ColorWhen, is_terminal: bool) -> bool {
         ColorWhen::Always => true,
         ColorWhen::Never => false,
         ColorWhen::Auto => is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
-    }
-}
-
-/// Writes `bytes` to stdout. A closed pipe (`sre ... | head`) is not an error.
-pub fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(bytes).and_then(|()| out.flush()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => other.context("cannot write to stdout"),
     }
 }
 

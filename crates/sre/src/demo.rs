@@ -4,6 +4,7 @@ use anyhow::Context;
 use k8s_doctor::checks::{Command, Thresholds};
 use sre_cli::args::GlobalArgs;
 use sre_cli::config::{Config, K8sDoctorFlags};
+use sre_cli::output::Out;
 use sre_cli::ExitStatus;
 use sre_core::Report;
 use sre_render::{Format, RenderOptions};
@@ -17,7 +18,12 @@ pub struct DemoArgs {
 }
 
 /// Runs the demo. Findings never fail it: the examples are broken on purpose.
-pub fn run(args: &DemoArgs, _global: &GlobalArgs, config: &Config) -> anyhow::Result<ExitStatus> {
+pub fn run(
+    args: &DemoArgs,
+    _global: &GlobalArgs,
+    config: &Config,
+    out: &mut Out<'_>,
+) -> anyhow::Result<ExitStatus> {
     std::fs::create_dir_all(&args.output_dir).with_context(|| {
         format!(
             "cannot create the demo output directory {}",
@@ -74,6 +80,6 @@ pub fn run(args: &DemoArgs, _global: &GlobalArgs, config: &Config) -> anyhow::Re
             .display(),
         k8s_doctor::examples::BROKEN_CLUSTER_DIR
     ));
-    sre_cli::output::write_stdout(summary.as_bytes())?;
+    out.write(summary.as_bytes())?;
     Ok(ExitStatus::Clean)
 }

@@ -10,8 +10,10 @@ mod demo;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use sre_cli::args::GlobalArgs;
 use sre_cli::config::Config;
+use sre_cli::output::Out;
 use sre_cli::ExitStatus;
 use std::ffi::OsString;
+use std::io::Write;
 use std::path::Path;
 
 const ABOUT: &str = "Practical tools for site reliability engineers, behind one binary.";
@@ -82,12 +84,41 @@ fn personality(argv0: Option<&OsString>) -> &'static str {
     }
 }
 
-/// Runs the CLI with `args` (including the program name) and returns the exit code.
+/// Runs the CLI with `args` (including the program name) on the process's stdout and
+/// stderr, and returns the exit code.
 pub fn main_with_args(args: Vec<OsString>) -> i32 {
+    let mut lock = std::io::stdout().lock();
+    let mut out = Out::stdout(&mut lock);
+    run_io(args, &mut out, &mut std::io::stderr(), true)
+}
+
+/// Runs the CLI with `args`, writing results to `out` and error messages to `err`, and
+/// returns the exit code. Tests call it in-process with buffers (`real_terminal: false`);
+/// then clap's help and usage errors are rendered into the buffers too.
+pub fn run_io(
+    args: Vec<OsString>,
+    out: &mut Out<'_>,
+    err: &mut dyn Write,
+    real_terminal: bool,
+) -> i32 {
+    let clap_exit = |e: clap::Error, out: &mut Out<'_>, err: &mut dyn Write| {
+        if real_terminal {
+            // Help and version go to stdout with code 0; usage errors to stderr, code 2.
+            let _ = e.print();
+        } else {
+            let text = e.render().to_string();
+            let _ = if e.use_stderr() {
+                err.write_all(text.as_bytes())
+            } else {
+                out.writer.write_all(text.as_bytes())
+            };
+        }
+        e.exit_code()
+    };
     match personality(args.first()) {
         "sre" => match Cli::try_parse_from(&args) {
-            Ok(cli) => finish(dispatch(&cli.global, &cli.command)),
-            Err(e) => clap_exit(&e),
+            Ok(cli) => finish(dispatch(&cli.global, &cli.command, out), err),
+            Err(e) => clap_exit(e, out, err),
         },
         name => {
             let display = if name == "kubectl-doctor" {
@@ -100,26 +131,23 @@ pub fn main_with_args(args: Vec<OsString>) -> i32 {
                 .try_get_matches_from(&args)
                 .and_then(|m| K8sDoctorCli::from_arg_matches(&m));
             match parsed {
-                Ok(cli) => finish(with_runtime(&cli.global, |config| {
-                    k8s_doctor::run(&cli.args, &cli.global, config)
-                })),
-                Err(e) => clap_exit(&e),
+                Ok(cli) => finish(
+                    with_runtime(&cli.global, |config| {
+                        k8s_doctor::run(&cli.args, &cli.global, config, out)
+                    }),
+                    err,
+                ),
+                Err(e) => clap_exit(e, out, err),
             }
         }
     }
 }
 
-fn clap_exit(e: &clap::Error) -> i32 {
-    // Help and version go to stdout with code 0; usage errors to stderr with code 2.
-    let _ = e.print();
-    e.exit_code()
-}
-
-fn finish(result: anyhow::Result<ExitStatus>) -> i32 {
+fn finish(result: anyhow::Result<ExitStatus>, err: &mut dyn Write) -> i32 {
     match result {
         Ok(status) => status.code(),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            let _ = writeln!(err, "error: {e:#}");
             ExitStatus::Error.code()
         }
     }
@@ -147,37 +175,43 @@ fn with_runtime(
     f(&config)
 }
 
-fn dispatch(global: &GlobalArgs, command: &Commands) -> anyhow::Result<ExitStatus> {
+fn dispatch(
+    global: &GlobalArgs,
+    command: &Commands,
+    out: &mut Out<'_>,
+) -> anyhow::Result<ExitStatus> {
     match command {
         Commands::Completions { shell } => {
             let mut cmd = Cli::command();
-            let mut out = Vec::new();
-            clap_complete::generate(*shell, &mut cmd, "sre", &mut out);
-            sre_cli::output::write_stdout(&out)?;
+            let mut buf = Vec::new();
+            clap_complete::generate(*shell, &mut cmd, "sre", &mut buf);
+            out.write(&buf)?;
             Ok(ExitStatus::Clean)
         }
         Commands::Man => {
-            let mut out = Vec::new();
-            clap_mangen::Man::new(Cli::command()).render(&mut out)?;
-            sre_cli::output::write_stdout(&out)?;
+            let mut buf = Vec::new();
+            clap_mangen::Man::new(Cli::command()).render(&mut buf)?;
+            out.write(&buf)?;
             Ok(ExitStatus::Clean)
         }
-        Commands::K8sDoctor(args) => with_runtime(global, |c| k8s_doctor::run(args, global, c)),
-        Commands::Demo(args) => with_runtime(global, |c| demo::run(args, global, c)),
+        Commands::K8sDoctor(args) => {
+            with_runtime(global, |c| k8s_doctor::run(args, global, c, out))
+        }
+        Commands::Demo(args) => with_runtime(global, |c| demo::run(args, global, c, out)),
         Commands::Config {
             command: ConfigCommand::Show,
         } => with_runtime(global, |config| {
-            let mut out = String::new();
+            let mut text = String::new();
             match &config.path {
-                Some(p) => out.push_str(&format!("# config file: {}\n", p.display())),
-                None => out.push_str(
+                Some(p) => text.push_str(&format!("# config file: {}\n", p.display())),
+                None => text.push_str(
                     "# config file: none (looked for ./sre.yaml and the user config dir)\n",
                 ),
             }
             for (key, value, source) in config.show(global)? {
-                out.push_str(&format!("{key} = {value}  # {source}\n"));
+                text.push_str(&format!("{key} = {value}  # {source}\n"));
             }
-            sre_cli::output::write_stdout(out.as_bytes())?;
+            out.write(text.as_bytes())?;
             Ok(ExitStatus::Clean)
         }),
     }

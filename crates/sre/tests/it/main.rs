@@ -4,6 +4,7 @@
 mod basics;
 mod config;
 mod formats;
+mod in_process;
 mod inputs;
 mod multicall;
 
