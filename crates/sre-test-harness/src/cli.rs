@@ -348,6 +348,30 @@ pub fn normalize(s: &str, replacements: &[(&str, &str)]) -> String {
     out
 }
 
+/// Runs a CLI entry point in-process: `run` gets a stdout and a stderr buffer and returns
+/// the exit code. Far cheaper than a process per case, for tests of many small inputs; the
+/// process runner ([`Cli`]) remains the test of the real binary (argv[0], exit status,
+/// pipes).
+///
+/// ```
+/// use std::io::Write;
+/// let out = sre_test_harness::cli::in_process(|stdout, stderr| {
+///     writeln!(stdout, "hello").ok();
+///     writeln!(stderr, "careful").ok();
+///     1
+/// });
+/// assert_eq!((out.status, out.stdout.as_str(), out.stderr.as_str()), (Some(1), "hello\n", "careful\n"));
+/// ```
+pub fn in_process(run: impl FnOnce(&mut Vec<u8>, &mut Vec<u8>) -> i32) -> CliOutput {
+    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+    let status = run(&mut stdout, &mut stderr);
+    CliOutput {
+        status: Some(status),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -378,29 +402,5 @@ mod tests {
         let manifest = std::fs::read_to_string(workspace_root().join("Cargo.toml"))
             .expect("root Cargo.toml is readable");
         assert!(manifest.contains("[workspace]"));
-    }
-}
-
-/// Runs a CLI entry point in-process: `run` gets a stdout and a stderr buffer and returns
-/// the exit code. Far cheaper than a process per case, for tests of many small inputs; the
-/// process runner ([`Cli`]) remains the test of the real binary (argv[0], exit status,
-/// pipes).
-///
-/// ```
-/// use std::io::Write;
-/// let out = sre_test_harness::cli::in_process(|stdout, stderr| {
-///     writeln!(stdout, "hello").ok();
-///     writeln!(stderr, "careful").ok();
-///     1
-/// });
-/// assert_eq!((out.status, out.stdout.as_str(), out.stderr.as_str()), (Some(1), "hello\n", "careful\n"));
-/// ```
-pub fn in_process(run: impl FnOnce(&mut Vec<u8>, &mut Vec<u8>) -> i32) -> CliOutput {
-    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
-    let status = run(&mut stdout, &mut stderr);
-    CliOutput {
-        status: Some(status),
-        stdout: String::from_utf8_lossy(&stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&stderr).into_owned(),
     }
 }
