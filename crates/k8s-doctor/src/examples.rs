@@ -16,6 +16,7 @@ macro_rules! example_files {
 }
 
 example_files!(
+    "deployments.yaml",
     "events.json",
     "kube-system-pods.yaml",
     "namespaces.yaml",

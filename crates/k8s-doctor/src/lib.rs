@@ -49,6 +49,9 @@ pub enum Sub {
     /// Problem diagnostics: crash loops, image pulls, pending pods, container errors, OOM
     /// kills, restarts, warning events, missing requests/limits, node load
     Diagnostics(CheckArgs),
+    /// Best-practice and security audit of pod templates: probes, security context, images,
+    /// requests and limits (Deployments, StatefulSets, DaemonSets, Jobs, CronJobs, bare pods)
+    Audit(AuditArgs),
     /// List the checks with their codes, or print their documentation
     Checks(ChecksArgs),
 }
@@ -81,6 +84,20 @@ pub struct CheckArgs {
 }
 
 #[derive(Debug, clap::Args)]
+pub struct AuditArgs {
+    /// Snapshot file or directory, repeatable (as for healthcheck); `-` reads standard
+    /// input. Audited: Deployments, StatefulSets, DaemonSets, Jobs, CronJobs, ReplicaSets
+    /// without an owner, and pods without a controller.
+    #[arg(long, short = 's', required = true, value_name = "PATH")]
+    pub snapshot: Vec<PathBuf>,
+    /// Run only these checks (code or name, repeatable or comma-separated)
+    #[arg(long = "check", value_name = "CODE", value_delimiter = ',')]
+    pub checks: Vec<String>,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+#[derive(Debug, clap::Args)]
 pub struct ChecksArgs {
     /// Print the full documentation of every check as Markdown
     #[arg(long)]
@@ -97,6 +114,17 @@ pub fn run(
     match &args.command {
         Sub::Healthcheck(a) => run_checks(Command::Healthcheck, a, global, config, out),
         Sub::Diagnostics(a) => run_checks(Command::Diagnostics, a, global, config, out),
+        Sub::Audit(a) => {
+            let args = CheckArgs {
+                snapshot: a.snapshot.clone(),
+                checks: a.checks.clone(),
+                restart_warning: None,
+                restart_critical: None,
+                node_load_percent: None,
+                report: a.report.clone(),
+            };
+            run_checks(Command::Audit, &args, global, config, out)
+        }
         Sub::Checks(a) => {
             let text = if a.markdown {
                 checks::docs_markdown()
@@ -269,6 +297,14 @@ pub fn report_from_cluster(
                 );
             }
         }
+        Command::Audit => {
+            if cluster.workloads.is_empty() {
+                report.error(
+                    "workloads",
+                    "no workloads with pod templates in the snapshot: nothing was audited (add `kubectl get deployments,statefulsets,daemonsets,jobs,cronjobs -A -o yaml`)",
+                );
+            }
+        }
     }
     report.finish();
     report
@@ -283,6 +319,7 @@ fn target(cluster: &Cluster, command: Command) -> serde_json::Map<String, Value>
         "pods": cluster.pods.len(),
         "events": cluster.events.len(),
         "metrics": !cluster.node_metrics.is_empty(),
+        "workloads": cluster.workloads.len(),
         "ignoredDocuments": cluster.ignored_documents,
         "duplicateObjects": cluster.duplicates,
     });

@@ -118,7 +118,7 @@ where
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct OwnerRef {
     #[serde(deserialize_with = "de_null_default")]
@@ -128,7 +128,7 @@ pub struct OwnerRef {
     pub controller: Option<bool>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct Meta {
     #[serde(deserialize_with = "de_null_default")]
@@ -151,7 +151,7 @@ impl Meta {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct Resources {
     #[serde(deserialize_with = "de_null_default")]
@@ -160,7 +160,7 @@ pub struct Resources {
     pub limits: ResourceList,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct Container {
     #[serde(deserialize_with = "de_null_default")]
@@ -169,6 +169,141 @@ pub struct Container {
     pub image: String,
     #[serde(deserialize_with = "de_null_default")]
     pub resources: Resources,
+    // Audit-only fields. Boxed and dropped from controller-owned pods after parsing (the
+    // audit reads their controller's template), so 150,000 pods do not carry them.
+    #[serde(deserialize_with = "de_null_default")]
+    pub image_pull_policy: String,
+    #[serde(deserialize_with = "de_null_default")]
+    pub ports: Vec<ContainerPort>,
+    pub liveness_probe: Option<Box<Probe>>,
+    pub readiness_probe: Option<Box<Probe>>,
+    pub startup_probe: Option<Box<Probe>>,
+    pub security_context: Option<Box<SecurityContext>>,
+}
+
+impl Container {
+    /// Drops the fields only the audit reads.
+    pub fn strip_audit_fields(&mut self) {
+        self.image_pull_policy = String::new();
+        self.ports = Vec::new();
+        self.liveness_probe = None;
+        self.readiness_probe = None;
+        self.startup_probe = None;
+        self.security_context = None;
+    }
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ContainerPort {
+    #[serde(deserialize_with = "de_null_default")]
+    pub name: String,
+    #[serde(deserialize_with = "de_null_default")]
+    pub container_port: i64,
+}
+
+/// A probe port: a number or a named container port.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ProbePort {
+    #[serde(deserialize_with = "de_scalar_string")]
+    pub port: String,
+    #[serde(deserialize_with = "de_null_default")]
+    pub path: String,
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ExecAction {
+    #[serde(deserialize_with = "de_null_default")]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Probe {
+    pub http_get: Option<ProbePort>,
+    pub tcp_socket: Option<ProbePort>,
+    pub grpc: Option<ProbePort>,
+    pub exec: Option<ExecAction>,
+    pub initial_delay_seconds: Option<i64>,
+    pub period_seconds: Option<i64>,
+    pub timeout_seconds: Option<i64>,
+    pub failure_threshold: Option<i64>,
+    pub success_threshold: Option<i64>,
+}
+
+impl Probe {
+    /// The port the probe connects to, if it is a network probe.
+    pub fn port(&self) -> Option<&str> {
+        [&self.http_get, &self.tcp_socket, &self.grpc]
+            .into_iter()
+            .flatten()
+            .map(|p| p.port.as_str())
+            .find(|p| !p.is_empty())
+    }
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Capabilities {
+    #[serde(deserialize_with = "de_null_default")]
+    pub add: Vec<String>,
+    #[serde(deserialize_with = "de_null_default")]
+    pub drop: Vec<String>,
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct SeccompProfile {
+    #[serde(rename = "type", deserialize_with = "de_null_default")]
+    pub type_: String,
+}
+
+/// Container- or pod-level security context (the union of the fields the audit reads).
+#[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct SecurityContext {
+    pub run_as_non_root: Option<bool>,
+    pub run_as_user: Option<i64>,
+    pub read_only_root_filesystem: Option<bool>,
+    pub allow_privilege_escalation: Option<bool>,
+    pub privileged: Option<bool>,
+    pub capabilities: Option<Capabilities>,
+    pub seccomp_profile: Option<SeccompProfile>,
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct HostPath {
+    #[serde(deserialize_with = "de_null_default")]
+    pub path: String,
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Volume {
+    #[serde(deserialize_with = "de_null_default")]
+    pub name: String,
+    pub host_path: Option<HostPath>,
+}
+
+/// A pod template (`spec.template` of a workload).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct PodTemplate {
+    #[serde(deserialize_with = "de_null_default")]
+    pub metadata: Meta,
+    #[serde(deserialize_with = "de_null_default")]
+    pub spec: Spec,
+}
+
+/// `spec.jobTemplate` of a CronJob.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct JobTemplate {
+    #[serde(deserialize_with = "de_null_default")]
+    pub spec: Spec,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -245,6 +380,23 @@ pub struct Spec {
     // Node
     #[serde(deserialize_with = "de_null_default")]
     pub unschedulable: bool,
+    // Pod template fields the audit reads
+    pub security_context: Option<Box<SecurityContext>>,
+    #[serde(deserialize_with = "de_null_default")]
+    pub host_network: bool,
+    #[serde(rename = "hostPID", deserialize_with = "de_null_default")]
+    pub host_pid: bool,
+    #[serde(rename = "hostIPC", deserialize_with = "de_null_default")]
+    pub host_ipc: bool,
+    #[serde(deserialize_with = "de_null_default")]
+    pub volumes: Vec<Volume>,
+    pub automount_service_account_token: Option<bool>,
+    #[serde(deserialize_with = "de_null_default")]
+    pub service_account_name: String,
+    // Workloads
+    pub replicas: Option<i64>,
+    pub template: Option<Box<PodTemplate>>,
+    pub job_template: Option<Box<JobTemplate>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -459,6 +611,35 @@ impl Pod {
     }
 }
 
+/// Something that creates pods, audited at its pod template: a Deployment, StatefulSet,
+/// DaemonSet, Job (not owned by a CronJob), CronJob, ReplicaSet or ReplicationController
+/// without an owner, or a bare Pod.
+#[derive(Debug, Default)]
+pub struct Workload {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub replicas: Option<i64>,
+    /// Labels and annotations of the pod template.
+    pub template_meta: Meta,
+    /// The pod template's spec (containers keep their audit fields).
+    pub spec: Spec,
+}
+
+impl Workload {
+    /// Batch workloads run to completion; probes do not apply to them.
+    pub fn is_batch(&self) -> bool {
+        matches!(self.kind.as_str(), "Job" | "CronJob")
+    }
+
+    pub fn all_containers(&self) -> impl Iterator<Item = &Container> {
+        self.spec
+            .init_containers
+            .iter()
+            .chain(self.spec.containers.iter())
+    }
+}
+
 /// A Warning or Normal event, normalised across core/v1 and events.k8s.io/v1.
 #[derive(Debug, Default)]
 pub struct Event {
@@ -486,6 +667,7 @@ pub struct Cluster {
     pub pods: Vec<Pod>,
     pub events: Vec<Event>,
     pub node_metrics: Vec<NodeMetrics>,
+    pub workloads: Vec<Workload>,
     pub pod_metrics: usize,
     /// `(namespace, pod, container)` to usage, from `PodMetrics`.
     pub container_usage: HashMap<(String, String, String), ResourceList>,
@@ -501,8 +683,8 @@ pub struct Cluster {
 
 impl Cluster {
     /// Adds one object (lists are flattened by the loader before this).
-    pub fn add(&mut self, o: RawObject) {
-        if let Some(v) = o.server_version {
+    pub fn add(&mut self, mut o: RawObject) {
+        if let Some(v) = o.server_version.take() {
             if o.kind.is_empty() && !v.git_version.is_empty() {
                 self.server_version = Some(v.git_version);
                 return;
@@ -520,20 +702,33 @@ impl Cluster {
                     allocatable: o.status.allocatable,
                 },
             }),
-            "Pod" => self.pods.push(Pod {
-                meta: o.metadata,
-                spec: PodSpec {
-                    containers: o.spec.containers,
-                    init_containers: o.spec.init_containers,
-                    node_name: o.spec.node_name,
-                },
-                status: PodStatus {
-                    phase: o.status.phase,
-                    conditions: o.status.conditions,
-                    container_statuses: o.status.container_statuses,
-                    init_container_statuses: o.status.init_container_statuses,
-                },
-            }),
+            "Pod" => self.add_pod(o),
+            "Deployment"
+            | "StatefulSet"
+            | "DaemonSet"
+            | "Job"
+            | "CronJob"
+            | "ReplicaSet"
+            | "ReplicationController" => {
+                if let Some(owner) = o.metadata.controller() {
+                    self.owners.insert(
+                        (
+                            o.kind.clone(),
+                            o.metadata.namespace.clone(),
+                            o.metadata.name.clone(),
+                        ),
+                        (owner.kind.clone(), owner.name.clone()),
+                    );
+                } else {
+                    self.add_workload(
+                        o.kind.clone(),
+                        o.metadata.namespace.clone(),
+                        o.metadata.name.clone(),
+                        o.spec,
+                    );
+                }
+                self.other_objects += 1;
+            }
             "Event" => {
                 let object = o.involved_object.or(o.regarding).unwrap_or_default();
                 // Producers fill different counters (core/v1 `count`, events.k8s.io
@@ -584,22 +779,65 @@ impl Cluster {
                 }
             }
             "Namespace" => self.namespaces += 1,
-            "ReplicaSet" | "Job" | "ReplicationController" => {
-                if let Some(owner) = o.metadata.controller() {
-                    self.owners.insert(
-                        (
-                            o.kind.clone(),
-                            o.metadata.namespace.clone(),
-                            o.metadata.name.clone(),
-                        ),
-                        (owner.kind.clone(), owner.name.clone()),
-                    );
-                }
-                self.other_objects += 1;
-            }
             "" => self.ignored_documents += 1,
             _ => self.other_objects += 1,
         }
+    }
+
+    fn add_pod(&mut self, mut o: RawObject) {
+        if o.metadata.controller().is_none() {
+            // A bare pod is its own workload: the audit reads its spec.
+            let mut spec = std::mem::take(&mut o.spec);
+            o.spec.containers = spec.containers.clone();
+            o.spec.init_containers = spec.init_containers.clone();
+            o.spec.node_name = std::mem::take(&mut spec.node_name);
+            self.workloads.push(Workload {
+                kind: "Pod".to_string(),
+                namespace: o.metadata.namespace.clone(),
+                name: o.metadata.name.clone(),
+                replicas: None,
+                template_meta: o.metadata.clone(),
+                spec,
+            });
+        }
+        let mut containers = o.spec.containers;
+        let mut init_containers = o.spec.init_containers;
+        for c in containers.iter_mut().chain(init_containers.iter_mut()) {
+            c.strip_audit_fields();
+        }
+        self.pods.push(Pod {
+            meta: o.metadata,
+            spec: PodSpec {
+                containers,
+                init_containers,
+                node_name: o.spec.node_name,
+            },
+            status: PodStatus {
+                phase: o.status.phase,
+                conditions: o.status.conditions,
+                container_statuses: o.status.container_statuses,
+                init_container_statuses: o.status.init_container_statuses,
+            },
+        });
+    }
+
+    fn add_workload(&mut self, kind: String, namespace: String, name: String, spec: Spec) {
+        let replicas = spec.replicas;
+        let template = match kind.as_str() {
+            "CronJob" => spec.job_template.and_then(|j| j.spec.template),
+            _ => spec.template,
+        };
+        // Trimmed dumps (`kubectl get rs` without templates) have nothing to audit.
+        let Some(template) = template else { return };
+        let template = *template;
+        self.workloads.push(Workload {
+            kind,
+            namespace,
+            name,
+            replicas,
+            template_meta: template.metadata,
+            spec: template.spec,
+        });
     }
 
     /// Drops objects seen twice (the same pod in two overlapping dumps), keeping the first:
@@ -623,6 +861,9 @@ impl Cluster {
             (!e.name.is_empty()).then(|| (e.namespace.clone(), e.name.clone()))
         });
         n += retain_unique(&mut self.node_metrics, |m| Some(m.name.clone()));
+        n += retain_unique(&mut self.workloads, |w| {
+            Some((w.kind.clone(), w.namespace.clone(), w.name.clone()))
+        });
         self.duplicates += n;
     }
 
@@ -677,6 +918,7 @@ impl Cluster {
         self.pods.extend(other.pods);
         self.events.extend(other.events);
         self.node_metrics.extend(other.node_metrics);
+        self.workloads.extend(other.workloads);
         self.pod_metrics += other.pod_metrics;
         self.container_usage.extend(other.container_usage);
         self.owners.extend(other.owners);

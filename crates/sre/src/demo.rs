@@ -40,7 +40,7 @@ pub fn run(
         .context("the bundled k8s-doctor example does not parse")?;
     let now = sre_cli::clock::now();
     let mut reports: Vec<Report> = Vec::new();
-    for command in [Command::Healthcheck, Command::Diagnostics] {
+    for command in [Command::Healthcheck, Command::Diagnostics, Command::Audit] {
         let mut r = k8s_doctor::report_from_cluster(&cluster, command, &[], thresholds, now);
         r.target.insert(
             "paths".into(),

@@ -9,6 +9,7 @@ use serde_json::Value;
 use sre_core::{CheckMeta, Finding, Resource};
 use std::collections::BTreeMap;
 
+pub mod audit;
 mod components;
 mod events;
 mod nodes;
@@ -21,6 +22,7 @@ mod versions;
 pub enum Command {
     Healthcheck,
     Diagnostics,
+    Audit,
 }
 
 impl Command {
@@ -28,6 +30,7 @@ impl Command {
         match self {
             Command::Healthcheck => "healthcheck",
             Command::Diagnostics => "diagnostics",
+            Command::Audit => "audit",
         }
     }
 }
@@ -94,6 +97,23 @@ pub const ALL: &[Check] = &[
     resources::MISSING_REQUESTS,
     resources::MISSING_LIMITS,
     nodes::NODE_HIGH_LOAD,
+    audit::probes::MISSING_READINESS_PROBE,
+    audit::probes::MISSING_LIVENESS_PROBE,
+    audit::probes::IDENTICAL_PROBES,
+    audit::probes::PROBE_PORT_MISSING,
+    audit::security::RUN_AS_ROOT,
+    audit::security::WRITABLE_ROOT_FS,
+    audit::security::PRIVILEGE_ESCALATION,
+    audit::security::PRIVILEGED,
+    audit::security::CAPABILITIES,
+    audit::security::HOST_NAMESPACES,
+    audit::security::SENSITIVE_HOST_PATH,
+    audit::security::SECCOMP,
+    audit::security::AUTOMOUNT_TOKEN,
+    audit::images::IMAGE_LATEST_TAG,
+    audit::images::IMAGE_PULL_POLICY,
+    audit::resources::TEMPLATE_RESOURCES,
+    audit::resources::REQUESTS_EXCEED_LIMITS,
 ];
 
 /// Finds a check by code, name or alias.

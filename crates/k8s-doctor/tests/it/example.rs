@@ -214,3 +214,68 @@ fn cluster_info_dump_layout_is_read() {
     );
     assert_eq!(r.target["files"], 2);
 }
+
+#[test]
+fn audit_finds_planted_problems_and_trusts_the_hardened_namespace() {
+    let r = report(Command::Audit);
+    let l = lines(&r);
+    assert!(
+        has(
+            &r,
+            "KD313",
+            Severity::Critical,
+            "DaemonSet monitoring/node-agent"
+        ),
+        "{l}"
+    );
+    assert!(
+        has(
+            &r,
+            "KD315",
+            Severity::Critical,
+            "DaemonSet monitoring/node-agent"
+        ),
+        "{l}"
+    );
+    assert!(
+        has(&r, "KD316", Severity::Critical, "StatefulSet shop/payments"),
+        "{l}"
+    );
+    assert!(
+        has(
+            &r,
+            "KD331",
+            Severity::Critical,
+            "CronJob batch/nightly-report"
+        ),
+        "{l}"
+    );
+    assert!(
+        has(&r, "KD301", Severity::Warning, "Deployment shop/checkout"),
+        "{l}"
+    );
+    assert!(
+        has(&r, "KD320", Severity::Warning, "Deployment shop/frontend"),
+        "{l}"
+    );
+    assert!(
+        has(&r, "KD330", Severity::Warning, "Pod shop/debug-shell"),
+        "{l}"
+    );
+    // Precision: the hardened namespace yields nothing at all.
+    assert!(
+        !r.findings
+            .iter()
+            .any(|f| f.resource.namespace.as_deref() == Some("secure")),
+        "{l}"
+    );
+    // Pods owned by a controller are audited once, at the controller.
+    let pods: Vec<String> = r
+        .findings
+        .iter()
+        .filter(|f| f.resource.kind.as_deref() == Some("Pod"))
+        .map(|f| f.resource.to_string())
+        .collect();
+    assert!(pods.iter().all(|p| p == "Pod shop/debug-shell"), "{pods:?}");
+    insta::assert_snapshot!("example_audit", l);
+}

@@ -134,3 +134,20 @@ fn node_load_threshold_is_configurable() {
     .expect("loads");
     assert_eq!(r.findings.len(), 0, "{}", lines(&r));
 }
+
+#[test]
+fn hardened_workloads_pass_every_audit_check() {
+    // The quiet fixture of the audit checks is one hardened Deployment and one hardened
+    // CronJob: precision matters as much as recall, so it must produce no finding at all.
+    let paths = files("KD301", "quiet");
+    let r = k8s_doctor::report(
+        k8s_doctor::checks::Command::Audit,
+        &paths,
+        &[],
+        Thresholds::default(),
+        UNIX_EPOCH,
+    )
+    .expect("loads");
+    assert_eq!(r.target["workloads"], 2);
+    assert!(r.findings.is_empty(), "{}", lines(&r));
+}

@@ -69,6 +69,22 @@ fn exit_codes_follow_fail_on() {
     assert_eq!(one("critical"), Some(0));
     assert_eq!(one("warning"), Some(0));
     assert_eq!(one("info"), Some(1));
+    // The audit follows the same convention.
+    let audit = |fail_on: &str| {
+        run(&[
+            "k8s-doctor",
+            "audit",
+            "--snapshot",
+            EXAMPLE,
+            "--check",
+            "KD302",
+            "--fail-on",
+            fail_on,
+        ])
+        .status
+    };
+    assert_eq!(audit("warning"), Some(0));
+    assert_eq!(audit("info"), Some(1));
     // Default is critical.
     assert_eq!(
         run(&[
