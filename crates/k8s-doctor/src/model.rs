@@ -10,23 +10,85 @@ use std::collections::{BTreeMap, HashMap};
 /// Accepts strings, numbers and booleans as a string: YAML written by hand often has
 /// `cpu: 2` or label values like `version: 1`.
 fn de_scalar_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Scalar {
-        S(String),
-        I(i64),
-        U(u64),
-        F(f64),
-        B(bool),
+    // A visitor rather than an untagged enum: untagged enums buffer every value first,
+    // which is measurable over millions of labels and quantities.
+    struct V;
+    impl<'v> serde::de::Visitor<'v> for V {
+        type Value = String;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a string, number or boolean")
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_string<E: serde::de::Error>(self, v: String) -> Result<String, E> {
+            Ok(v)
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<String, E> {
+            Ok(String::new())
+        }
+        fn visit_none<E: serde::de::Error>(self) -> Result<String, E> {
+            Ok(String::new())
+        }
+        fn visit_some<D2: Deserializer<'v>>(self, d: D2) -> Result<String, D2::Error> {
+            de_scalar_string(d)
+        }
     }
-    Ok(match Option::<Scalar>::deserialize(d)? {
-        None => String::new(),
-        Some(Scalar::S(s)) => s,
-        Some(Scalar::I(i)) => i.to_string(),
-        Some(Scalar::U(u)) => u.to_string(),
-        Some(Scalar::F(f)) => f.to_string(),
-        Some(Scalar::B(b)) => b.to_string(),
-    })
+    d.deserialize_any(V)
+}
+
+thread_local! {
+    /// Set while deserializing an object whose `metadata` (read before its `spec`, as
+    /// kubectl and the API server write them) names a controlling owner. Such pods are
+    /// audited at their controller's template, so their audit-only fields are skipped
+    /// instead of parsed and dropped: that halves the cost of those fields on big dumps.
+    /// Cleared by `Cluster::add` after every object; when `spec` comes first, fields are
+    /// parsed and stripped afterwards, so the flag only ever saves work.
+    static CONTROLLED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// A top-level object's metadata; records whether it has a controlling owner.
+fn de_top_meta<'de, D: Deserializer<'de>>(d: D) -> Result<Meta, D::Error> {
+    let meta: Meta = de_null_default(d)?;
+    CONTROLLED.with(|c| {
+        c.set(
+            meta.owner_references
+                .iter()
+                .any(|o| o.controller == Some(true)),
+        )
+    });
+    Ok(meta)
+}
+
+/// Forgets the owner flag (called after each top-level object).
+pub(crate) fn end_object() {
+    CONTROLLED.with(|c| c.set(false));
+}
+
+/// Deserializes an audit-only field, or skips it for controller-owned objects.
+fn de_audit<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    if CONTROLLED.with(std::cell::Cell::get) {
+        serde::de::IgnoredAny::deserialize(d)?;
+        Ok(T::default())
+    } else {
+        Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+    }
 }
 
 #[derive(Deserialize)]
@@ -171,13 +233,17 @@ pub struct Container {
     pub resources: Resources,
     // Audit-only fields. Boxed and dropped from controller-owned pods after parsing (the
     // audit reads their controller's template), so 150,000 pods do not carry them.
-    #[serde(deserialize_with = "de_null_default")]
+    #[serde(deserialize_with = "de_audit")]
     pub image_pull_policy: String,
-    #[serde(deserialize_with = "de_null_default")]
+    #[serde(deserialize_with = "de_audit")]
     pub ports: Vec<ContainerPort>,
+    #[serde(deserialize_with = "de_audit")]
     pub liveness_probe: Option<Box<Probe>>,
+    #[serde(deserialize_with = "de_audit")]
     pub readiness_probe: Option<Box<Probe>>,
+    #[serde(deserialize_with = "de_audit")]
     pub startup_probe: Option<Box<Probe>>,
+    #[serde(deserialize_with = "de_audit")]
     pub security_context: Option<Box<SecurityContext>>,
 }
 
@@ -381,6 +447,7 @@ pub struct Spec {
     #[serde(deserialize_with = "de_null_default")]
     pub unschedulable: bool,
     // Pod template fields the audit reads
+    #[serde(deserialize_with = "de_audit")]
     pub security_context: Option<Box<SecurityContext>>,
     #[serde(deserialize_with = "de_null_default")]
     pub host_network: bool,
@@ -388,14 +455,16 @@ pub struct Spec {
     pub host_pid: bool,
     #[serde(rename = "hostIPC", deserialize_with = "de_null_default")]
     pub host_ipc: bool,
-    #[serde(deserialize_with = "de_null_default")]
+    #[serde(deserialize_with = "de_audit")]
     pub volumes: Vec<Volume>,
     pub automount_service_account_token: Option<bool>,
     #[serde(deserialize_with = "de_null_default")]
     pub service_account_name: String,
     // Workloads
     pub replicas: Option<i64>,
+    #[serde(deserialize_with = "de_audit")]
     pub template: Option<Box<PodTemplate>>,
+    #[serde(deserialize_with = "de_audit")]
     pub job_template: Option<Box<JobTemplate>>,
 }
 
@@ -460,7 +529,7 @@ pub struct RawObject {
     pub kind: String,
     #[serde(deserialize_with = "de_null_default")]
     pub api_version: String,
-    #[serde(deserialize_with = "de_null_default")]
+    #[serde(deserialize_with = "de_top_meta")]
     pub metadata: Meta,
     #[serde(deserialize_with = "de_null_default")]
     pub spec: Spec,

@@ -251,6 +251,7 @@ fn parse_yaml(path: &Path, bytes: &[u8], cluster: &mut Cluster) -> Result<(), Sn
 
 /// Flattens lists; items of typed lists (`PodList`) get their kind from the list.
 fn add(cluster: &mut Cluster, mut o: RawObject) {
+    crate::model::end_object();
     if let Some(items) = o.items.take() {
         let item_kind = o.kind.strip_suffix("List").unwrap_or("").to_string();
         for mut item in items {
@@ -344,6 +345,24 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.starts_with("f:2:"), "{e}");
+    }
+
+    #[test]
+    fn owned_pods_skip_audit_fields_and_bare_pods_keep_them() -> Result<(), SnapshotError> {
+        let probe = "readinessProbe: {httpGet: {port: http}}";
+        let s = format!(
+            "kind: List\nitems:\n- kind: Pod\n  metadata: {{name: owned, namespace: x, ownerReferences: [{{kind: ReplicaSet, name: rs, controller: true}}]}}\n  spec: {{containers: [{{name: c, image: i, {probe}}}]}}\n- kind: Pod\n  metadata: {{name: bare, namespace: x}}\n  spec: {{containers: [{{name: c, image: i, {probe}}}]}}\n"
+        );
+        let c = parse(&s)?;
+        assert_eq!(c.pods.len(), 2);
+        assert!(c
+            .pods
+            .iter()
+            .all(|p| p.spec.containers[0].readiness_probe.is_none()));
+        assert_eq!(c.workloads.len(), 1);
+        assert_eq!(c.workloads[0].name, "bare");
+        assert!(c.workloads[0].spec.containers[0].readiness_probe.is_some());
+        Ok(())
     }
 
     #[test]
