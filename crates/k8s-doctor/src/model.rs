@@ -354,6 +354,77 @@ pub struct Volume {
     pub host_path: Option<HostPath>,
 }
 
+#[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct SelectorRequirement {
+    #[serde(deserialize_with = "de_null_default")]
+    pub key: String,
+    #[serde(deserialize_with = "de_null_default")]
+    pub operator: String,
+    #[serde(deserialize_with = "de_null_default")]
+    pub values: Vec<String>,
+}
+
+/// A label selector (`matchLabels` and `matchExpressions`).
+#[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct LabelSelector {
+    #[serde(deserialize_with = "de_null_default")]
+    pub match_labels: Labels,
+    #[serde(deserialize_with = "de_null_default")]
+    pub match_expressions: Vec<SelectorRequirement>,
+}
+
+impl LabelSelector {
+    /// True when the selector selects everything (`{}`).
+    pub fn is_empty(&self) -> bool {
+        self.match_labels.iter().next().is_none() && self.match_expressions.is_empty()
+    }
+
+    /// Kubernetes label-selector semantics.
+    pub fn matches(&self, labels: &Labels) -> bool {
+        self.match_labels
+            .iter()
+            .all(|(k, v)| labels.get(k) == Some(v))
+            && self.match_expressions.iter().all(|e| {
+                let value = labels.get(&e.key);
+                match e.operator.as_str() {
+                    "In" => value.is_some_and(|v| e.values.iter().any(|x| x == v)),
+                    "NotIn" => value.is_none_or(|v| !e.values.iter().any(|x| x == v)),
+                    "Exists" => value.is_some(),
+                    "DoesNotExist" => value.is_none(),
+                    _ => false,
+                }
+            })
+    }
+}
+
+/// A PodDisruptionBudget.
+#[derive(Debug, Default)]
+pub struct Pdb {
+    pub namespace: String,
+    pub name: String,
+    pub selector: LabelSelector,
+    pub min_available: Option<String>,
+    pub max_unavailable: Option<String>,
+    pub disruptions_allowed: Option<i64>,
+    pub current_healthy: Option<i64>,
+    pub desired_healthy: Option<i64>,
+    pub expected_pods: Option<i64>,
+}
+
+/// A NetworkPolicy.
+#[derive(Debug, Default)]
+pub struct NetworkPolicy {
+    pub namespace: String,
+    pub name: String,
+    pub pod_selector: LabelSelector,
+}
+
+fn de_opt_scalar_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(Some(de_scalar_string(d)?).filter(|s| !s.is_empty()))
+}
+
 /// A pod template (`spec.template` of a workload).
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
@@ -460,8 +531,15 @@ pub struct Spec {
     pub automount_service_account_token: Option<bool>,
     #[serde(deserialize_with = "de_null_default")]
     pub service_account_name: String,
-    // Workloads
+    // Workloads, PodDisruptionBudgets
     pub replicas: Option<i64>,
+    pub selector: Option<LabelSelector>,
+    #[serde(deserialize_with = "de_opt_scalar_string")]
+    pub min_available: Option<String>,
+    #[serde(deserialize_with = "de_opt_scalar_string")]
+    pub max_unavailable: Option<String>,
+    // NetworkPolicy
+    pub pod_selector: Option<LabelSelector>,
     #[serde(deserialize_with = "de_audit")]
     pub template: Option<Box<PodTemplate>>,
     #[serde(deserialize_with = "de_audit")]
@@ -471,6 +549,11 @@ pub struct Spec {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct Status {
+    // PodDisruptionBudget
+    pub disruptions_allowed: Option<i64>,
+    pub current_healthy: Option<i64>,
+    pub desired_healthy: Option<i64>,
+    pub expected_pods: Option<i64>,
     // Pod
     #[serde(deserialize_with = "de_null_default")]
     pub phase: String,
@@ -689,6 +772,8 @@ pub struct Workload {
     pub namespace: String,
     pub name: String,
     pub replicas: Option<i64>,
+    /// `spec.selector` (Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs).
+    pub selector: Option<LabelSelector>,
     /// Labels and annotations of the pod template.
     pub template_meta: Meta,
     /// The pod template's spec (containers keep their audit fields).
@@ -744,6 +829,17 @@ pub struct Cluster {
     pub owners: HashMap<(String, String, String), (String, String)>,
     pub server_version: Option<String>,
     pub namespaces: usize,
+    /// Names of the Namespace objects in the snapshot.
+    pub namespace_names: Vec<String>,
+    pub pdbs: Vec<Pdb>,
+    pub network_policies: Vec<NetworkPolicy>,
+    /// Namespaces that have a ResourceQuota / a LimitRange.
+    pub quota_namespaces: std::collections::BTreeSet<String>,
+    pub limit_range_namespaces: std::collections::BTreeSet<String>,
+    /// How many ResourceQuota and LimitRange objects the snapshot has (zero may mean they
+    /// were not captured).
+    pub quotas: usize,
+    pub limit_ranges: usize,
     pub other_objects: usize,
     pub ignored_documents: usize,
     /// Objects seen more than once (overlapping snapshot files) and dropped.
@@ -847,7 +943,34 @@ impl Cluster {
                     );
                 }
             }
-            "Namespace" => self.namespaces += 1,
+            "Namespace" => {
+                self.namespaces += 1;
+                self.namespace_names.push(o.metadata.name);
+            }
+            "PodDisruptionBudget" => self.pdbs.push(Pdb {
+                namespace: o.metadata.namespace,
+                name: o.metadata.name,
+                selector: o.spec.selector.unwrap_or_default(),
+                min_available: o.spec.min_available,
+                max_unavailable: o.spec.max_unavailable,
+                disruptions_allowed: o.status.disruptions_allowed,
+                current_healthy: o.status.current_healthy,
+                desired_healthy: o.status.desired_healthy,
+                expected_pods: o.status.expected_pods,
+            }),
+            "NetworkPolicy" => self.network_policies.push(NetworkPolicy {
+                namespace: o.metadata.namespace,
+                name: o.metadata.name,
+                pod_selector: o.spec.pod_selector.unwrap_or_default(),
+            }),
+            "ResourceQuota" => {
+                self.quotas += 1;
+                self.quota_namespaces.insert(o.metadata.namespace);
+            }
+            "LimitRange" => {
+                self.limit_ranges += 1;
+                self.limit_range_namespaces.insert(o.metadata.namespace);
+            }
             "" => self.ignored_documents += 1,
             _ => self.other_objects += 1,
         }
@@ -865,6 +988,7 @@ impl Cluster {
                 namespace: o.metadata.namespace.clone(),
                 name: o.metadata.name.clone(),
                 replicas: None,
+                selector: None,
                 template_meta: o.metadata.clone(),
                 spec,
             });
@@ -892,6 +1016,7 @@ impl Cluster {
 
     fn add_workload(&mut self, kind: String, namespace: String, name: String, spec: Spec) {
         let replicas = spec.replicas;
+        let selector = spec.selector;
         let template = match kind.as_str() {
             "CronJob" => spec.job_template.and_then(|j| j.spec.template),
             _ => spec.template,
@@ -904,6 +1029,7 @@ impl Cluster {
             namespace,
             name,
             replicas,
+            selector,
             template_meta: template.metadata,
             spec: template.spec,
         });
@@ -973,6 +1099,10 @@ impl Cluster {
             && self.node_metrics.is_empty()
             && self.pod_metrics == 0
             && self.namespaces == 0
+            && self.pdbs.is_empty()
+            && self.network_policies.is_empty()
+            && self.quotas == 0
+            && self.limit_ranges == 0
             && self.other_objects == 0
             && self.server_version.is_none()
     }
@@ -995,6 +1125,14 @@ impl Cluster {
             self.server_version = other.server_version;
         }
         self.namespaces += other.namespaces;
+        self.namespace_names.extend(other.namespace_names);
+        self.pdbs.extend(other.pdbs);
+        self.network_policies.extend(other.network_policies);
+        self.quota_namespaces.extend(other.quota_namespaces);
+        self.limit_range_namespaces
+            .extend(other.limit_range_namespaces);
+        self.quotas += other.quotas;
+        self.limit_ranges += other.limit_ranges;
         self.other_objects += other.other_objects;
         self.ignored_documents += other.ignored_documents;
         self.duplicates += other.duplicates;

@@ -114,6 +114,12 @@ pub const ALL: &[Check] = &[
     audit::images::IMAGE_PULL_POLICY,
     audit::resources::TEMPLATE_RESOURCES,
     audit::resources::REQUESTS_EXCEED_LIMITS,
+    audit::availability::SINGLE_REPLICA,
+    audit::availability::MISSING_PDB,
+    audit::availability::PDB_BLOCKS_EVICTIONS,
+    audit::namespaces::NO_NETWORK_POLICY,
+    audit::namespaces::POLICY_SELECTS_NOTHING,
+    audit::namespaces::NO_QUOTA,
 ];
 
 /// Finds a check by code, name or alias.

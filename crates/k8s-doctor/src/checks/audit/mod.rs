@@ -2,7 +2,9 @@
 //! DaemonSets, Jobs, CronJobs, unowned ReplicaSets and bare pods). Pods owned by a
 //! controller are audited once, at the controller's template.
 
+pub mod availability;
 pub mod images;
+pub mod namespaces;
 pub mod probes;
 pub mod resources;
 pub mod security;
