@@ -301,7 +301,7 @@ pub fn report_from_cluster(
             if cluster.workloads.is_empty() {
                 report.error(
                     "workloads",
-                    "no workloads with pod templates in the snapshot: nothing was audited (add `kubectl get deployments,statefulsets,daemonsets,jobs,cronjobs -A -o yaml`)",
+                    "no workloads with pod templates in the snapshot: the pod-template checks were skipped (add `kubectl get deployments,statefulsets,daemonsets,jobs,cronjobs -A -o yaml`)",
                 );
             }
         }

@@ -399,6 +399,61 @@ impl LabelSelector {
     }
 }
 
+/// One RBAC policy rule.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct PolicyRule {
+    #[serde(deserialize_with = "de_null_default")]
+    pub api_groups: Vec<String>,
+    #[serde(deserialize_with = "de_null_default")]
+    pub resources: Vec<String>,
+    #[serde(deserialize_with = "de_null_default")]
+    pub verbs: Vec<String>,
+    #[serde(deserialize_with = "de_null_default")]
+    pub resource_names: Vec<String>,
+    #[serde(rename = "nonResourceURLs", deserialize_with = "de_null_default")]
+    pub non_resource_urls: Vec<String>,
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct RoleRef {
+    #[serde(deserialize_with = "de_null_default")]
+    pub kind: String,
+    #[serde(deserialize_with = "de_null_default")]
+    pub name: String,
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Subject {
+    #[serde(deserialize_with = "de_null_default")]
+    pub kind: String,
+    #[serde(deserialize_with = "de_null_default")]
+    pub name: String,
+    #[serde(deserialize_with = "de_null_default")]
+    pub namespace: String,
+}
+
+/// A Role or ClusterRole.
+#[derive(Debug, Default)]
+pub struct Role {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub rules: Vec<PolicyRule>,
+}
+
+/// A RoleBinding or ClusterRoleBinding.
+#[derive(Debug, Default)]
+pub struct Binding {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub role_ref: RoleRef,
+    pub subjects: Vec<Subject>,
+}
+
 /// A PodDisruptionBudget.
 #[derive(Debug, Default)]
 pub struct Pdb {
@@ -641,6 +696,10 @@ pub struct RawObject {
     pub containers: Option<Vec<ContainerMetrics>>,
     // kubectl version -o json
     pub server_version: Option<VersionInfo>,
+    // RBAC
+    pub rules: Option<Vec<PolicyRule>>,
+    pub role_ref: Option<RoleRef>,
+    pub subjects: Option<Vec<Subject>>,
 }
 
 #[derive(Debug, Default)]
@@ -832,6 +891,8 @@ pub struct Cluster {
     /// Names of the Namespace objects in the snapshot.
     pub namespace_names: Vec<String>,
     pub pdbs: Vec<Pdb>,
+    pub roles: Vec<Role>,
+    pub bindings: Vec<Binding>,
     pub network_policies: Vec<NetworkPolicy>,
     /// Namespaces that have a ResourceQuota / a LimitRange.
     pub quota_namespaces: std::collections::BTreeSet<String>,
@@ -957,6 +1018,19 @@ impl Cluster {
                 current_healthy: o.status.current_healthy,
                 desired_healthy: o.status.desired_healthy,
                 expected_pods: o.status.expected_pods,
+            }),
+            "Role" | "ClusterRole" => self.roles.push(Role {
+                kind: o.kind,
+                namespace: o.metadata.namespace,
+                name: o.metadata.name,
+                rules: o.rules.unwrap_or_default(),
+            }),
+            "RoleBinding" | "ClusterRoleBinding" => self.bindings.push(Binding {
+                kind: o.kind,
+                namespace: o.metadata.namespace,
+                name: o.metadata.name,
+                role_ref: o.role_ref.unwrap_or_default(),
+                subjects: o.subjects.unwrap_or_default(),
             }),
             "NetworkPolicy" => self.network_policies.push(NetworkPolicy {
                 namespace: o.metadata.namespace,
@@ -1100,6 +1174,8 @@ impl Cluster {
             && self.pod_metrics == 0
             && self.namespaces == 0
             && self.pdbs.is_empty()
+            && self.roles.is_empty()
+            && self.bindings.is_empty()
             && self.network_policies.is_empty()
             && self.quotas == 0
             && self.limit_ranges == 0
@@ -1127,6 +1203,8 @@ impl Cluster {
         self.namespaces += other.namespaces;
         self.namespace_names.extend(other.namespace_names);
         self.pdbs.extend(other.pdbs);
+        self.roles.extend(other.roles);
+        self.bindings.extend(other.bindings);
         self.network_policies.extend(other.network_policies);
         self.quota_namespaces.extend(other.quota_namespaces);
         self.limit_range_namespaces

@@ -120,6 +120,11 @@ pub const ALL: &[Check] = &[
     audit::namespaces::NO_NETWORK_POLICY,
     audit::namespaces::POLICY_SELECTS_NOTHING,
     audit::namespaces::NO_QUOTA,
+    audit::rbac::CLUSTER_ADMIN,
+    audit::rbac::WILDCARD_RULES,
+    audit::rbac::SECRETS_CLUSTER_WIDE,
+    audit::rbac::POD_EXEC,
+    audit::rbac::ESCALATION_VERBS,
 ];
 
 /// Finds a check by code, name or alias.

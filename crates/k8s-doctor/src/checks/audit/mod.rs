@@ -6,6 +6,7 @@ pub mod availability;
 pub mod images;
 pub mod namespaces;
 pub mod probes;
+pub mod rbac;
 pub mod resources;
 pub mod security;
 

@@ -1,0 +1,295 @@
+//! RBAC: who holds dangerous permissions. Findings name the subject (ServiceAccount, User,
+//! Group) that holds the permission, with the binding and role that grant it.
+
+use crate::checks::{check, Ctx};
+use crate::model::{Binding, PolicyRule, Role, Subject};
+use sre_core::{CheckMeta, Finding, Resource, Severity};
+
+/// Built-in bindings and roles (`system:*`) are the platform's own; flagging them would be
+/// noise nobody can act on.
+fn is_system(name: &str) -> bool {
+    name.starts_with("system:")
+}
+
+fn any(list: &[String], want: &str) -> bool {
+    list.iter().any(|x| x == "*" || x == want)
+}
+
+/// True when `rule` grants `verb` on `resource` in API group `group`.
+fn grants(rule: &PolicyRule, verb: &str, group: &str, resource: &str) -> bool {
+    rule.resource_names.is_empty()
+        && any(&rule.verbs, verb)
+        && any(&rule.api_groups, group)
+        && any(&rule.resources, resource)
+}
+
+/// Every (binding, subject, role) triple the snapshot can resolve, system bindings excluded.
+fn grants_by_subject<'a>(ctx: &'a Ctx<'_>) -> Vec<(&'a Binding, &'a Subject, &'a Role)> {
+    let mut out = Vec::new();
+    for b in ctx.cluster.bindings.iter().filter(|b| !is_system(&b.name)) {
+        let role = ctx.cluster.roles.iter().find(|r| {
+            r.kind == b.role_ref.kind
+                && r.name == b.role_ref.name
+                && (r.kind == "ClusterRole" || r.namespace == b.namespace)
+        });
+        let Some(role) = role else { continue };
+        for s in &b.subjects {
+            if !is_system(&s.name) {
+                out.push((b, s, role));
+            }
+        }
+    }
+    out
+}
+
+fn subject_resource(s: &Subject, b: &Binding) -> Resource {
+    match s.kind.as_str() {
+        "ServiceAccount" => {
+            let ns = if s.namespace.is_empty() {
+                b.namespace.as_str()
+            } else {
+                s.namespace.as_str()
+            };
+            Resource::object("ServiceAccount", Some(ns), &s.name)
+        }
+        kind => Resource::object(kind, None, &s.name),
+    }
+}
+
+fn scope(b: &Binding) -> String {
+    if b.kind == "ClusterRoleBinding" {
+        "cluster-wide".to_string()
+    } else {
+        format!("in namespace {}", b.namespace)
+    }
+}
+
+fn finding(meta: &CheckMeta, b: &Binding, s: &Subject, r: &Role, what: String) -> Finding {
+    Finding::new(
+        meta,
+        subject_resource(s, b),
+        format!(
+            "{what} {} via {} {} -> {} {}",
+            scope(b),
+            b.kind,
+            b.name,
+            r.kind,
+            r.name
+        ),
+    )
+    .evidence("binding", format!("{}/{}", b.kind, b.name))
+    .evidence("role", format!("{}/{}", r.kind, r.name))
+    .evidence("subjectKind", s.kind.clone())
+}
+
+check! {
+    /// ### What it does
+    /// Reports subjects bound to the `cluster-admin` ClusterRole, by a ClusterRoleBinding
+    /// or a RoleBinding: critical for ServiceAccounts (any pod using the account is cluster
+    /// admin), warning for users and groups. Built-in `system:` bindings are skipped.
+    ///
+    /// ### Why it matters
+    /// cluster-admin can read every Secret and change everything; a compromised CI token or
+    /// operator pod with it owns the cluster.
+    ///
+    /// ### Example
+    /// `ClusterRoleBinding ci-deployer` -> `cluster-admin` for `ServiceAccount ci/deployer`.
+    CLUSTER_ADMIN {
+        code: "KD370",
+        name: "cluster-admin-binding",
+        title: "Subject bound to cluster-admin",
+        severity: Critical,
+        commands: [Audit],
+        run: cluster_admin,
+    }
+}
+
+fn cluster_admin(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+    for (b, s, r) in grants_by_subject(ctx) {
+        if r.kind == "ClusterRole" && r.name == "cluster-admin" {
+            let sev = if s.kind == "ServiceAccount" {
+                Severity::Critical
+            } else {
+                Severity::Warning
+            };
+            out.push(
+                finding(&CLUSTER_ADMIN.meta, b, s, r, "is cluster-admin".to_string())
+                    .severity(sev)
+                    .remediation("Bind a role with only the verbs and resources this subject needs; keep cluster-admin for break-glass humans."),
+            );
+        }
+    }
+}
+
+check! {
+    /// ### What it does
+    /// Reports subjects holding rules with wildcards (`*`) in verbs, resources or API groups
+    /// (other than through `cluster-admin`, which KD370 reports).
+    ///
+    /// ### Why it matters
+    /// A wildcard grants every present and future resource or verb, including ones added by
+    /// CRDs later.
+    ///
+    /// ### Example
+    /// `rules: [{apiGroups: ["*"], resources: ["*"], verbs: ["get", "list"]}]`.
+    WILDCARD_RULES {
+        code: "KD371",
+        name: "rbac-wildcard",
+        title: "RBAC rule with wildcards",
+        severity: Warning,
+        commands: [Audit],
+        run: wildcard_rules,
+    }
+}
+
+fn wildcard_rules(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+    for (b, s, r) in grants_by_subject(ctx) {
+        if r.name == "cluster-admin" {
+            continue;
+        }
+        let wild: Vec<&str> = r
+            .rules
+            .iter()
+            .flat_map(|rule| {
+                [
+                    ("verbs", &rule.verbs),
+                    ("resources", &rule.resources),
+                    ("apiGroups", &rule.api_groups),
+                ]
+                .into_iter()
+                .filter(|(_, list)| list.iter().any(|x| x == "*"))
+                .map(|(n, _)| n)
+            })
+            .collect();
+        if !wild.is_empty() {
+            let mut kinds = wild.clone();
+            kinds.sort_unstable();
+            kinds.dedup();
+            out.push(
+                finding(
+                    &WILDCARD_RULES.meta,
+                    b,
+                    s,
+                    r,
+                    format!("holds wildcard {}", kinds.join(", ")),
+                )
+                .remediation("List the API groups, resources and verbs explicitly."),
+            );
+        }
+    }
+}
+
+check! {
+    /// ### What it does
+    /// Reports subjects that can read Secrets (`get`, `list` or `watch` on `secrets`)
+    /// cluster-wide, through a ClusterRoleBinding.
+    ///
+    /// ### Why it matters
+    /// Reading every Secret means every database password, token and TLS key of every team.
+    ///
+    /// ### Example
+    /// A monitoring ServiceAccount with `list secrets` in a ClusterRole bound cluster-wide.
+    SECRETS_CLUSTER_WIDE {
+        code: "KD372",
+        name: "secrets-read-cluster-wide",
+        title: "Secrets readable cluster-wide",
+        severity: Critical,
+        commands: [Audit],
+        run: secrets_cluster_wide,
+    }
+}
+
+fn secrets_cluster_wide(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+    for (b, s, r) in grants_by_subject(ctx) {
+        if b.kind != "ClusterRoleBinding" || r.name == "cluster-admin" {
+            continue;
+        }
+        let verbs: Vec<&str> = ["get", "list", "watch"]
+            .into_iter()
+            .filter(|v| r.rules.iter().any(|rule| grants(rule, v, "", "secrets")))
+            .collect();
+        if !verbs.is_empty() {
+            out.push(
+                finding(&SECRETS_CLUSTER_WIDE.meta, b, s, r, format!("can {} secrets", verbs.join("/")))
+                    .remediation("Grant Secret access per namespace with a RoleBinding, ideally with resourceNames."),
+            );
+        }
+    }
+}
+
+check! {
+    /// ### What it does
+    /// Reports subjects that can create pods or exec/attach into them (`create` on `pods`,
+    /// `pods/exec` or `pods/attach`).
+    ///
+    /// ### Why it matters
+    /// Creating a pod lets a subject mount any Secret and run as any ServiceAccount of the
+    /// namespace; exec gives a shell in running workloads.
+    ///
+    /// ### Example
+    /// A Role with `{resources: [pods/exec], verbs: [create]}` bound to a CI account.
+    POD_EXEC {
+        code: "KD373",
+        name: "pod-create-exec",
+        title: "Subject can create pods or exec into them",
+        severity: Warning,
+        commands: [Audit],
+        run: pod_exec,
+    }
+}
+
+fn pod_exec(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+    for (b, s, r) in grants_by_subject(ctx) {
+        if r.name == "cluster-admin" {
+            continue;
+        }
+        let what: Vec<&str> = ["pods", "pods/exec", "pods/attach"]
+            .into_iter()
+            .filter(|res| r.rules.iter().any(|rule| grants(rule, "create", "", res)))
+            .collect();
+        if !what.is_empty() {
+            out.push(
+                finding(&POD_EXEC.meta, b, s, r, format!("can create {}", what.join(", ")))
+                    .remediation("Let controllers (Deployments) create pods; give humans exec only through a time-limited role."),
+            );
+        }
+    }
+}
+
+check! {
+    /// ### What it does
+    /// Reports subjects holding the `escalate`, `bind` or `impersonate` verbs.
+    ///
+    /// ### Why it matters
+    /// `escalate` and `bind` let a subject grant itself any permission; `impersonate` lets
+    /// it act as any user, group or ServiceAccount.
+    ///
+    /// ### Example
+    /// `{apiGroups: [rbac.authorization.k8s.io], resources: [clusterroles], verbs: [bind]}`.
+    ESCALATION_VERBS {
+        code: "KD374",
+        name: "rbac-escalation-verbs",
+        title: "Subject can escalate, bind or impersonate",
+        severity: Critical,
+        commands: [Audit],
+        run: escalation_verbs,
+    }
+}
+
+fn escalation_verbs(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+    for (b, s, r) in grants_by_subject(ctx) {
+        if r.name == "cluster-admin" {
+            continue;
+        }
+        let verbs: Vec<&str> = ["escalate", "bind", "impersonate"]
+            .into_iter()
+            .filter(|v| r.rules.iter().any(|rule| rule.verbs.iter().any(|x| x == v)))
+            .collect();
+        if !verbs.is_empty() {
+            out.push(
+                finding(&ESCALATION_VERBS.meta, b, s, r, format!("holds {}", verbs.join(", ")))
+                    .remediation("Remove escalate/bind/impersonate unless this is an RBAC-management component; restrict with resourceNames."),
+            );
+        }
+    }
+}
