@@ -52,6 +52,8 @@ pub enum Sub {
     /// Best-practice and security audit of pod templates: probes, security context, images,
     /// requests and limits (Deployments, StatefulSets, DaemonSets, Jobs, CronJobs, bare pods)
     Audit(AuditArgs),
+    /// Healthcheck, diagnostics and audit together, in one report
+    Check(CheckArgs),
     /// List the checks with their codes, or print their documentation
     Checks(ChecksArgs),
 }
@@ -114,6 +116,7 @@ pub fn run(
     match &args.command {
         Sub::Healthcheck(a) => run_checks(Command::Healthcheck, a, global, config, out),
         Sub::Diagnostics(a) => run_checks(Command::Diagnostics, a, global, config, out),
+        Sub::Check(a) => run_checks(Command::Check, a, global, config, out),
         Sub::Audit(a) => {
             let args = CheckArgs {
                 snapshot: a.snapshot.clone(),
@@ -190,7 +193,7 @@ fn validate(command: Command, only: &[String], t: Thresholds) -> anyhow::Result<
             None => {
                 let codes: Vec<String> = checks::ALL
                     .iter()
-                    .filter(|c| c.commands.contains(&command))
+                    .filter(|c| command == Command::Check || c.commands.contains(&command))
                     .map(|c| format!("{} ({})", c.meta.code, c.meta.name))
                     .collect();
                 anyhow::bail!(
@@ -199,17 +202,19 @@ fn validate(command: Command, only: &[String], t: Thresholds) -> anyhow::Result<
                     codes.join(", ")
                 );
             }
-            Some(c) if !c.commands.contains(&command) => anyhow::bail!(
-                "check {} ({}) is not part of {}; it runs with: {}",
-                c.meta.code,
-                c.meta.name,
-                command.as_str(),
-                c.commands
-                    .iter()
-                    .map(|c| c.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+            Some(c) if command != Command::Check && !c.commands.contains(&command) => {
+                anyhow::bail!(
+                    "check {} ({}) is not part of {}; it runs with: {}",
+                    c.meta.code,
+                    c.meta.name,
+                    command.as_str(),
+                    c.commands
+                        .iter()
+                        .map(|c| c.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }
             Some(_) => {}
         }
     }
@@ -270,6 +275,21 @@ pub fn report_from_cluster(
         report.push(f);
     }
     report.target = target(cluster, command);
+    let parts: &[Command] = match command {
+        Command::Check => &[Command::Healthcheck, Command::Diagnostics, Command::Audit],
+        Command::Healthcheck => &[Command::Healthcheck],
+        Command::Diagnostics => &[Command::Diagnostics],
+        Command::Audit => &[Command::Audit],
+    };
+    for part in parts {
+        missing_inputs(cluster, *part, &mut report);
+    }
+    report.finish();
+    report
+}
+
+/// Records, as report errors, inputs a command needs that the snapshot lacks.
+fn missing_inputs(cluster: &Cluster, command: Command, report: &mut Report) {
     match command {
         Command::Healthcheck => {
             if cluster.nodes.is_empty() {
@@ -297,6 +317,7 @@ pub fn report_from_cluster(
                 );
             }
         }
+        Command::Check => {}
         Command::Audit => {
             if cluster.workloads.is_empty() {
                 report.error(
@@ -306,8 +327,6 @@ pub fn report_from_cluster(
             }
         }
     }
-    report.finish();
-    report
 }
 
 fn target(cluster: &Cluster, command: Command) -> serde_json::Map<String, Value> {
@@ -323,7 +342,7 @@ fn target(cluster: &Cluster, command: Command) -> serde_json::Map<String, Value>
         "ignoredDocuments": cluster.ignored_documents,
         "duplicateObjects": cluster.duplicates,
     });
-    if command == Command::Healthcheck {
+    if matches!(command, Command::Healthcheck | Command::Check) {
         let mut roles = std::collections::BTreeMap::<String, usize>::new();
         let inventory: Vec<Value> = cluster
             .nodes

@@ -23,6 +23,8 @@ pub enum Command {
     Healthcheck,
     Diagnostics,
     Audit,
+    /// All of the above in one report.
+    Check,
 }
 
 impl Command {
@@ -31,6 +33,7 @@ impl Command {
             Command::Healthcheck => "healthcheck",
             Command::Diagnostics => "diagnostics",
             Command::Audit => "audit",
+            Command::Check => "check",
         }
     }
 }
@@ -176,7 +179,7 @@ pub fn run(
 ) -> (Vec<&'static Check>, Vec<Finding>) {
     let selected: Vec<&'static Check> = ALL
         .iter()
-        .filter(|c| c.commands.contains(&command))
+        .filter(|c| command == Command::Check || c.commands.contains(&command))
         .filter(|c| only.is_empty() || only.iter().any(|k| c.meta.matches(k)))
         .collect();
     let mut findings = Vec::new();

@@ -279,3 +279,21 @@ fn audit_finds_planted_problems_and_trusts_the_hardened_namespace() {
     assert!(pods.iter().all(|p| p == "Pod shop/debug-shell"), "{pods:?}");
     insta::assert_snapshot!("example_audit", l);
 }
+
+#[test]
+fn check_is_the_union_of_healthcheck_diagnostics_and_audit() {
+    use std::collections::BTreeSet;
+    let key = |f: &sre_core::Finding| format!("{} {} {}", f.code, f.resource, f.message);
+    let mut union = BTreeSet::new();
+    for c in [Command::Healthcheck, Command::Diagnostics, Command::Audit] {
+        union.extend(report(c).findings.iter().map(key));
+    }
+    let check = report(Command::Check);
+    let got: Vec<String> = check.findings.iter().map(key).collect();
+    let unique: BTreeSet<String> = got.iter().cloned().collect();
+    assert_eq!(got.len(), unique.len(), "a check ran twice");
+    assert_eq!(unique, union);
+    assert_eq!(check.command, "check");
+    assert!(check.target.contains_key("nodeInventory"));
+    assert_eq!(check.checks.len(), k8s_doctor::checks::ALL.len());
+}

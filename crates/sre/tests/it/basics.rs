@@ -85,6 +85,17 @@ fn exit_codes_follow_fail_on() {
     };
     assert_eq!(audit("warning"), Some(0));
     assert_eq!(audit("info"), Some(1));
+    // `check` runs everything in one report.
+    let all = run(&["k8s-doctor", "check", "--snapshot", EXAMPLE, "-o", "json"]);
+    assert_eq!(all.status, Some(1), "{}", all.stderr);
+    let v: serde_json::Value = serde_json::from_str(&all.stdout).expect("json");
+    let codes: Vec<&str> = v["findings"]
+        .as_array()
+        .map(|f| f.iter().filter_map(|x| x["code"].as_str()).collect())
+        .unwrap_or_default();
+    for code in ["KD101", "KD201", "KD313", "KD370"] {
+        assert!(codes.contains(&code), "{code} missing from check");
+    }
     // Default is critical.
     assert_eq!(
         run(&[
