@@ -21,6 +21,7 @@ pub mod examples;
 pub mod model;
 pub mod quantity;
 pub mod snapshot;
+pub mod suppress;
 pub mod version;
 
 use anyhow::Context;
@@ -34,6 +35,7 @@ use sre_cli::ExitStatus;
 use sre_core::Report;
 use std::path::PathBuf;
 use std::time::SystemTime;
+use suppress::Suppressions;
 
 /// `sre k8s-doctor`: Kubernetes health check and diagnostics.
 #[derive(Debug, clap::Args)]
@@ -81,6 +83,10 @@ pub struct CheckArgs {
     /// [config: k8s-doctor.node-load-percent] [default: 90]
     #[arg(long, value_name = "PERCENT")]
     pub node_load_percent: Option<u32>,
+    /// Suppress findings: CODE, CODE:namespace/name or CODE:name, `*` and `?` allowed in
+    /// names; repeatable. Suppressed findings are listed in the report, not dropped.
+    #[arg(long, value_name = "CODE[:NAMESPACE/NAME]")]
+    pub exclude: Vec<String>,
     #[command(flatten)]
     pub report: ReportArgs,
 }
@@ -95,6 +101,10 @@ pub struct AuditArgs {
     /// Run only these checks (code or name, repeatable or comma-separated)
     #[arg(long = "check", value_name = "CODE", value_delimiter = ',')]
     pub checks: Vec<String>,
+    /// Suppress findings: CODE, CODE:namespace/name or CODE:name, `*` and `?` allowed in
+    /// names; repeatable. Suppressed findings are listed in the report, not dropped.
+    #[arg(long, value_name = "CODE[:NAMESPACE/NAME]")]
+    pub exclude: Vec<String>,
     #[command(flatten)]
     pub report: ReportArgs,
 }
@@ -124,6 +134,7 @@ pub fn run(
                 restart_warning: None,
                 restart_critical: None,
                 node_load_percent: None,
+                exclude: a.exclude.clone(),
                 report: a.report.clone(),
             };
             run_checks(Command::Audit, &args, global, config, out)
@@ -177,11 +188,19 @@ fn run_checks(
         node_load_percent: k.node_load_percent.value,
     };
     validate(command, &a.checks, thresholds)?;
-    let report = report(
+    let rules = config
+        .file
+        .k8s_doctor
+        .as_ref()
+        .map(|k| k.suppressions.as_slice())
+        .unwrap_or(&[]);
+    let suppressions = Suppressions::new(rules, config.path.as_deref(), &a.exclude)?;
+    let report = report_with(
         command,
         &a.snapshot,
         &a.checks,
         thresholds,
+        &suppressions,
         sre_cli::clock::now(),
     )?;
     sre_cli::output::emit(&report, &common, out)
@@ -242,8 +261,28 @@ pub fn report(
     thresholds: Thresholds,
     now: SystemTime,
 ) -> anyhow::Result<Report> {
+    report_with(
+        command,
+        paths,
+        only,
+        thresholds,
+        &Suppressions::default(),
+        now,
+    )
+}
+
+/// [`report`] with suppression rules from the config file and `--exclude`.
+pub fn report_with(
+    command: Command,
+    paths: &[PathBuf],
+    only: &[String],
+    thresholds: Thresholds,
+    suppressions: &Suppressions,
+    now: SystemTime,
+) -> anyhow::Result<Report> {
     let snap = snapshot::load(paths).context("cannot load the snapshot")?;
-    let mut report = report_from_cluster(&snap.cluster, command, only, thresholds, now);
+    let mut report =
+        report_from_cluster_with(&snap.cluster, command, only, thresholds, suppressions, now);
     let shown: Vec<Value> = paths
         .iter()
         .map(|p| Value::from(p.display().to_string()))
@@ -255,12 +294,31 @@ pub fn report(
     Ok(report)
 }
 
-/// Runs `command`'s checks over an already loaded cluster.
+/// Runs `command`'s checks over an already loaded cluster (annotations still suppress).
 pub fn report_from_cluster(
     cluster: &Cluster,
     command: Command,
     only: &[String],
     thresholds: Thresholds,
+    now: SystemTime,
+) -> Report {
+    report_from_cluster_with(
+        cluster,
+        command,
+        only,
+        thresholds,
+        &Suppressions::default(),
+        now,
+    )
+}
+
+/// [`report_from_cluster`] with suppression rules.
+pub fn report_from_cluster_with(
+    cluster: &Cluster,
+    command: Command,
+    only: &[String],
+    thresholds: Thresholds,
+    suppressions: &Suppressions,
     now: SystemTime,
 ) -> Report {
     let ctx = Ctx {
@@ -284,6 +342,7 @@ pub fn report_from_cluster(
     for part in parts {
         missing_inputs(cluster, *part, &mut report);
     }
+    suppress::apply(&mut report, cluster, suppressions, now);
     report.finish();
     report
 }

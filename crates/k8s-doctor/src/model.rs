@@ -201,6 +201,51 @@ pub struct Meta {
     pub labels: Labels,
     #[serde(deserialize_with = "de_null_default")]
     pub owner_references: Vec<OwnerRef>,
+    /// Check codes or names from the `sre.dev/ignore` annotation (comma-separated); the
+    /// other annotations are not kept.
+    #[serde(rename = "annotations", deserialize_with = "de_ignore_annotation")]
+    pub ignore: Vec<String>,
+}
+
+/// The annotation that suppresses findings on an object (or, on a Namespace, on
+/// everything in it): `sre.dev/ignore: "KD313,privileged-container"`.
+pub const IGNORE_ANNOTATION: &str = "sre.dev/ignore";
+
+fn de_ignore_annotation<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    struct V;
+    impl<'v> serde::de::Visitor<'v> for V {
+        type Value = Vec<String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a map of annotations")
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Vec<String>, E> {
+            Ok(Vec::new())
+        }
+        fn visit_none<E: serde::de::Error>(self) -> Result<Vec<String>, E> {
+            Ok(Vec::new())
+        }
+        fn visit_map<A: serde::de::MapAccess<'v>>(
+            self,
+            mut map: A,
+        ) -> Result<Vec<String>, A::Error> {
+            let mut out = Vec::new();
+            while let Some(key) = map.next_key::<std::borrow::Cow<'_, str>>()? {
+                if key == IGNORE_ANNOTATION {
+                    let ScalarString(v) = map.next_value()?;
+                    out.extend(
+                        v.split(',')
+                            .map(str::trim)
+                            .filter(|c| !c.is_empty())
+                            .map(str::to_string),
+                    );
+                } else {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_any(V)
 }
 
 impl Meta {
@@ -833,6 +878,8 @@ pub struct Workload {
     pub replicas: Option<i64>,
     /// `spec.selector` (Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs).
     pub selector: Option<LabelSelector>,
+    /// The object's `sre.dev/ignore` annotation.
+    pub ignore: Vec<String>,
     /// Labels and annotations of the pod template.
     pub template_meta: Meta,
     /// The pod template's spec (containers keep their audit fields).
@@ -890,6 +937,8 @@ pub struct Cluster {
     pub namespaces: usize,
     /// Names of the Namespace objects in the snapshot.
     pub namespace_names: Vec<String>,
+    /// `sre.dev/ignore` annotations of Namespaces.
+    pub namespace_ignore: HashMap<String, Vec<String>>,
     pub pdbs: Vec<Pdb>,
     pub roles: Vec<Role>,
     pub bindings: Vec<Binding>,
@@ -950,6 +999,7 @@ impl Cluster {
                         o.kind.clone(),
                         o.metadata.namespace.clone(),
                         o.metadata.name.clone(),
+                        o.metadata.ignore.clone(),
                         o.spec,
                     );
                 }
@@ -1006,6 +1056,10 @@ impl Cluster {
             }
             "Namespace" => {
                 self.namespaces += 1;
+                if !o.metadata.ignore.is_empty() {
+                    self.namespace_ignore
+                        .insert(o.metadata.name.clone(), o.metadata.ignore);
+                }
                 self.namespace_names.push(o.metadata.name);
             }
             "PodDisruptionBudget" => self.pdbs.push(Pdb {
@@ -1063,6 +1117,7 @@ impl Cluster {
                 name: o.metadata.name.clone(),
                 replicas: None,
                 selector: None,
+                ignore: o.metadata.ignore.clone(),
                 template_meta: o.metadata.clone(),
                 spec,
             });
@@ -1088,7 +1143,14 @@ impl Cluster {
         });
     }
 
-    fn add_workload(&mut self, kind: String, namespace: String, name: String, spec: Spec) {
+    fn add_workload(
+        &mut self,
+        kind: String,
+        namespace: String,
+        name: String,
+        ignore: Vec<String>,
+        spec: Spec,
+    ) {
         let replicas = spec.replicas;
         let selector = spec.selector;
         let template = match kind.as_str() {
@@ -1104,6 +1166,7 @@ impl Cluster {
             name,
             replicas,
             selector,
+            ignore,
             template_meta: template.metadata,
             spec: template.spec,
         });
@@ -1202,6 +1265,7 @@ impl Cluster {
         }
         self.namespaces += other.namespaces;
         self.namespace_names.extend(other.namespace_names);
+        self.namespace_ignore.extend(other.namespace_ignore);
         self.pdbs.extend(other.pdbs);
         self.roles.extend(other.roles);
         self.bindings.extend(other.bindings);

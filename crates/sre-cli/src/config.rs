@@ -66,6 +66,51 @@ pub struct K8sDoctorFile {
     pub restart_warning: Option<u32>,
     pub restart_critical: Option<u32>,
     pub node_load_percent: Option<u32>,
+    #[serde(default)]
+    pub suppressions: Vec<SuppressionRule>,
+}
+
+/// A day (`2027-01-31`), midnight UTC.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Day {
+    pub text: String,
+    pub start: std::time::SystemTime,
+}
+
+impl FromStr for Day {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let ok = s.len() == 10 && s.as_bytes()[4] == b'-' && s.as_bytes()[7] == b'-';
+        let start = ok
+            .then(|| humantime::parse_rfc3339(&format!("{s}T00:00:00Z")).ok())
+            .flatten()
+            .ok_or_else(|| format!("invalid date `{s}`: use YYYY-MM-DD, e.g. 2027-01-31"))?;
+        Ok(Day {
+            text: s.to_string(),
+            start,
+        })
+    }
+}
+
+/// One entry of `k8s-doctor.suppressions`: silences findings of `code` (a code or check
+/// name) on objects matching every given selector. `reason` is mandatory; after `expires`
+/// the rule stops applying and is reported itself.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SuppressionRule {
+    pub code: String,
+    /// Namespace, `*` and `?` wildcards allowed.
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// Object name, `*` and `?` wildcards allowed.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Labels the object (or its pod template) must carry.
+    #[serde(default)]
+    pub labels: std::collections::BTreeMap<String, String>,
+    pub reason: String,
+    #[serde(default)]
+    pub expires: Option<Parsed<Day>>,
 }
 
 /// Where a resolved value came from.
@@ -369,6 +414,28 @@ fn parse_file(path: &Path, text: &str) -> Result<FileConfig, ConfigError> {
     if text.trim().is_empty() {
         return Ok(FileConfig::default());
     }
+    let file = parse_yaml(path, text)?;
+    for (i, rule) in file
+        .k8s_doctor
+        .iter()
+        .flat_map(|k| k.suppressions.iter())
+        .enumerate()
+    {
+        if rule.reason.trim().is_empty() {
+            return Err(ConfigError::Parse {
+                path: path.to_path_buf(),
+                message: format!(
+                    "{}: invalid config file: k8s-doctor.suppressions[{i}] (code {}) has an empty reason; say why the finding is accepted",
+                    path.display(),
+                    rule.code
+                ),
+            });
+        }
+    }
+    Ok(file)
+}
+
+fn parse_yaml(path: &Path, text: &str) -> Result<FileConfig, ConfigError> {
     serde_yaml_ng::from_str::<Option<FileConfig>>(text)
         .map(Option::unwrap_or_default)
         .map_err(|e| {
@@ -447,6 +514,44 @@ mod tests {
             .common(&GlobalArgs::default(), &ReportArgs::default())
             .unwrap_err();
         assert!(err.to_string().contains("SRE_FAIL_ON"), "{err}");
+    }
+
+    #[test]
+    fn suppressions_need_a_reason_and_a_valid_date() -> Result<(), ConfigError> {
+        let ok = cfg("k8s-doctor:\n  suppressions:\n  - {code: KD313, namespace: monitoring, reason: eBPF agent, expires: 2030-01-31}\n", &[])?;
+        let rules = &ok
+            .file
+            .k8s_doctor
+            .as_ref()
+            .map(|k| k.suppressions.clone())
+            .unwrap_or_default();
+        assert_eq!(rules.len(), 1);
+        assert_eq!(
+            rules[0].expires.as_ref().map(|d| d.0.text.as_str()),
+            Some("2030-01-31")
+        );
+        let err = cfg("k8s-doctor:\n  suppressions:\n  - {code: KD313}\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("reason"), "{err}");
+        let err = cfg(
+            "k8s-doctor:\n  suppressions:\n  - {code: KD313, reason: ' '}\n",
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("empty reason"), "{err}");
+        let err = cfg(
+            "k8s-doctor:\n  suppressions:\n  - {code: KD313, reason: x, expires: next week}\n",
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("YYYY-MM-DD") && err.contains("sre.yaml:3:"),
+            "{err}"
+        );
+        Ok(())
     }
 
     #[test]

@@ -339,6 +339,21 @@ pub struct Report {
     #[serde(default)]
     pub checks: Vec<CheckRef>,
     pub findings: Vec<Finding>,
+    /// Findings silenced on purpose, with the reason: counted and listed, never dropped.
+    /// Omitted when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub suppressed: Vec<Suppressed>,
+}
+
+/// A finding that a suppression rule silenced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Suppressed {
+    pub finding: Finding,
+    /// Why, as written by whoever suppressed it.
+    pub reason: String,
+    /// Where the suppression comes from: `config`, `flag` or `annotation` (with detail).
+    pub source: String,
 }
 
 impl Report {
@@ -355,6 +370,7 @@ impl Report {
             errors: Vec::new(),
             checks: Vec::new(),
             findings: Vec::new(),
+            suppressed: Vec::new(),
         }
     }
 
@@ -381,10 +397,29 @@ impl Report {
         });
     }
 
+    /// Moves the findings for which `rule` returns `Some((reason, source))` to
+    /// `suppressed`. Call before [`Report::finish`].
+    pub fn suppress(&mut self, mut rule: impl FnMut(&Finding) -> Option<(String, String)>) {
+        let mut kept = Vec::with_capacity(self.findings.len());
+        for f in std::mem::take(&mut self.findings) {
+            match rule(&f) {
+                Some((reason, source)) => self.suppressed.push(Suppressed {
+                    finding: f,
+                    reason,
+                    source,
+                }),
+                None => kept.push(f),
+            }
+        }
+        self.findings = kept;
+    }
+
     /// Sorts findings (most severe first, then code and resource) and recomputes the
     /// summary. Call once after all findings are in.
     pub fn finish(&mut self) {
         self.findings.sort_by(Finding::sort_key_cmp);
+        self.suppressed
+            .sort_by(|a, b| a.finding.sort_key_cmp(&b.finding));
         self.checks.sort_by(|a, b| a.code.cmp(&b.code));
         let mut s = Summary::default();
         for f in &self.findings {
@@ -483,6 +518,28 @@ mod tests {
             Resource::file("a.yaml", Some(3), Some(7)).to_string(),
             "a.yaml:3:7"
         );
+    }
+
+    #[test]
+    fn suppressed_findings_are_kept_aside_not_counted() {
+        let mut r = Report::new("t", "c", UNIX_EPOCH);
+        r.push(Finding::new(
+            &C,
+            Resource::object("Pod", Some("a"), "x"),
+            "keep",
+        ));
+        r.push(Finding::new(
+            &C,
+            Resource::object("Pod", Some("b"), "y"),
+            "drop",
+        ));
+        r.suppress(|f| (f.message == "drop").then(|| ("known".to_string(), "flag".to_string())));
+        r.finish();
+        assert_eq!(r.summary.total(), 1);
+        assert_eq!(r.suppressed.len(), 1);
+        assert_eq!(r.suppressed[0].reason, "known");
+        let json = serde_json::to_value(&r).unwrap_or_default();
+        assert_eq!(json["suppressed"][0]["finding"]["message"], "drop");
     }
 
     #[test]

@@ -90,6 +90,7 @@ pub(crate) fn render(report: &Report) -> String {
     charts(&mut out, report);
     findings(&mut out, report);
     inventories(&mut out, report);
+    suppressed(&mut out, report);
     errors(&mut out, report);
     checks(&mut out, report);
 
@@ -436,6 +437,32 @@ fn humanize(key: &str) -> String {
         }
     }
     out
+}
+
+fn suppressed(out: &mut String, report: &Report) {
+    if report.suppressed.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "<section>\n<h2 id=\"suppressed\">Suppressed ({})</h2>\n<p>Silenced on purpose; not counted in the summary.</p>",
+        report.suppressed.len()
+    );
+    out.push_str("<table>\n<thead><tr><th>Severity</th><th>Code</th><th>Resource</th><th>Message</th><th>Reason</th><th>Source</th></tr></thead>\n<tbody>\n");
+    for s in &report.suppressed {
+        let f = &s.finding;
+        let _ = writeln!(
+            out,
+            "<tr><td><span class=\"badge {0}\">{0}</span></td><td><code>{1}</code></td><td class=\"res\">{2}</td><td class=\"msg\">{3}</td><td class=\"msg\">{4}</td><td><code>{5}</code></td></tr>",
+            esc(f.severity.as_str()),
+            esc(&f.code),
+            esc(&f.resource.to_string()),
+            esc(&f.message),
+            esc(&s.reason),
+            esc(&s.source)
+        );
+    }
+    out.push_str("</tbody>\n</table>\n</section>\n");
 }
 
 fn errors(out: &mut String, report: &Report) {

@@ -63,6 +63,21 @@ pub(crate) fn render(report: &Report) -> String {
         }
     }
 
+    if !report.suppressed.is_empty() {
+        out.push_str("\n## Suppressed\n\nCounted here, not in the summary.\n\n| Code | Resource | Message | Reason | Source |\n| --- | --- | --- | --- | --- |\n");
+        for s in &report.suppressed {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} |",
+                md(&s.finding.code),
+                md(&s.finding.resource.to_string()),
+                md(&s.finding.message),
+                md(&s.reason),
+                md(&s.source)
+            );
+        }
+    }
+
     if !report.errors.is_empty() {
         out.push_str("\n## Errors\n\n");
         for e in &report.errors {

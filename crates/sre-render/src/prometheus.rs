@@ -73,6 +73,17 @@ pub(crate) fn render(report: &Report) -> String {
 
     family(
         &mut out,
+        "sre_findings_suppressed",
+        "Findings silenced by suppressions in the latest report (not counted in sre_findings).",
+    );
+    let _ = writeln!(
+        out,
+        "sre_findings_suppressed{{{base}}} {}",
+        report.suppressed.len()
+    );
+
+    family(
+        &mut out,
         "sre_checks_run",
         "Checks that ran for the latest report.",
     );

@@ -124,7 +124,16 @@ struct SarifResult<'a> {
     message: Message,
     locations: [Location; 1],
     partial_fingerprints: BTreeMap<&'static str, String>,
+    /// SARIF's own notion of a suppressed result: code scanning shows it as dismissed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    suppressions: Vec<SarifSuppression>,
     properties: ResultProperties<'a>,
+}
+
+#[derive(Serialize)]
+struct SarifSuppression {
+    kind: &'static str,
+    justification: String,
 }
 
 #[derive(Serialize)]
@@ -212,6 +221,19 @@ pub(crate) fn render(report: &Report) -> Result<String, RenderError> {
             *n += 1;
             result(f, rule_index.get(f.code.as_str()).copied().unwrap_or(0), fp)
         })
+        .chain(report.suppressed.iter().map(|s| {
+            let f = &s.finding;
+            let mut r = result(
+                f,
+                rule_index.get(f.code.as_str()).copied().unwrap_or(0),
+                fingerprint(f, 0),
+            );
+            r.suppressions.push(SarifSuppression {
+                kind: "external",
+                justification: format!("{} ({})", s.reason, s.source),
+            });
+            r
+        }))
         .collect();
 
     let notifications = report
@@ -302,6 +324,7 @@ fn result(f: &Finding, rule_index: usize, fingerprint: u64) -> SarifResult<'_> {
             logical_locations,
         }],
         partial_fingerprints: BTreeMap::from([(FINGERPRINT_KEY, format!("{fingerprint:016x}"))]),
+        suppressions: Vec::new(),
         properties: ResultProperties {
             severity: f.severity,
             title: &f.title,

@@ -70,6 +70,22 @@ pub(crate) fn render(report: &Report, opts: &RenderOptions) -> String {
         }
     }
 
+    if !report.suppressed.is_empty() {
+        out.push('\n');
+        out.push_str(&paint.bold("suppressed:"));
+        out.push('\n');
+        for s in &report.suppressed {
+            let _ = writeln!(
+                out,
+                "  {} {}: {} ({})",
+                s.finding.code,
+                one_line(&s.finding.resource.to_string()),
+                one_line(&s.reason),
+                one_line(&s.source)
+            );
+        }
+    }
+
     if !report.errors.is_empty() {
         out.push('\n');
         out.push_str(&paint.bold("errors:"));
@@ -133,6 +149,9 @@ fn summary_line(report: &Report, paint: &Painter) -> String {
         let total = usize::try_from(s.total()).unwrap_or(usize::MAX);
         format!("{} ({})", parts.join(", "), plural(total, "finding"))
     };
+    if !report.suppressed.is_empty() {
+        line.push_str(&format!(", {} suppressed", report.suppressed.len()));
+    }
     if report.partial {
         line.push_str(" (partial report)");
     }

@@ -128,6 +128,7 @@ pub const ALL: &[Check] = &[
     audit::rbac::SECRETS_CLUSTER_WIDE,
     audit::rbac::POD_EXEC,
     audit::rbac::ESCALATION_VERBS,
+    crate::suppress::SUPPRESSION_EXPIRED,
 ];
 
 /// Finds a check by code, name or alias.

@@ -42,6 +42,11 @@ fn every_check_fires_on_its_fixture() {
     let mut all = String::new();
     for check in ALL {
         let code = check.meta.code;
+        if code == "KD390" {
+            // Fires from expired suppression rules, not from cluster objects: see
+            // suppressions::expired_rules_stop_applying_and_are_reported.
+            continue;
+        }
         let report = run(code, "fires");
         let own: Vec<_> = report.findings_for(code).collect();
         assert!(
@@ -72,7 +77,7 @@ fn every_check_fires_on_its_fixture() {
 
 #[test]
 fn every_check_stays_quiet_on_healthy_fixture() {
-    for check in ALL {
+    for check in ALL.iter().filter(|c| c.meta.code != "KD390") {
         let code = check.meta.code;
         let report = run(code, "quiet");
         assert_eq!(

@@ -5,6 +5,7 @@ mod docs;
 mod example;
 mod fixtures;
 mod regressions;
+mod suppressions;
 
 use std::path::PathBuf;
 

@@ -64,3 +64,39 @@ fn every_format_ends_with_a_newline_and_is_deterministic() {
         }
     }
 }
+
+#[test]
+fn suppressed_findings_are_shown_in_human_formats_and_counted_for_machines() {
+    let mut r = report();
+    let f = r.findings[0].clone();
+    r.suppressed.push(sre_core::Suppressed {
+        finding: f,
+        reason: "accepted risk XYZ".into(),
+        source: "flag --exclude KD1".into(),
+    });
+    for format in [
+        Format::Table,
+        Format::Markdown,
+        Format::Html,
+        Format::Json,
+        Format::Yaml,
+        Format::Sarif,
+    ] {
+        let out = render_plain(&r, format);
+        assert!(
+            out.contains("accepted risk XYZ"),
+            "{format} does not list the suppression"
+        );
+    }
+    assert!(render_plain(&r, Format::Table).contains("1 suppressed"));
+    let prom = render_plain(&r, Format::Prometheus);
+    assert!(
+        prom.contains("sre_findings_suppressed{")
+            && prom
+                .lines()
+                .any(|l| l.starts_with("sre_findings_suppressed{") && l.ends_with(" 1")),
+        "{prom}"
+    );
+    let run = crate::external::promtool_check_metrics(&prom);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+}

@@ -224,3 +224,31 @@ fn fingerprints_are_stable_across_unrelated_changes() {
     }
     assert_eq!(fp(&a), fp(&b));
 }
+
+#[test]
+fn suppressed_findings_are_sarif_suppressions_and_valid() {
+    let mut r = report();
+    let f = r.findings[0].clone();
+    r.suppressed.push(sre_core::Suppressed {
+        finding: f.clone(),
+        reason: "accepted risk".into(),
+        source: "config sre.yaml".into(),
+    });
+    let text = render_plain(&r, Format::Sarif);
+    if let Err(violations) = validate(&text) {
+        panic!("SARIF with suppressions violates the schema:\n{violations}");
+    }
+    let v: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let results = v["runs"][0]["results"].as_array().expect("results");
+    let sup: Vec<&serde_json::Value> = results
+        .iter()
+        .filter(|x| x.get("suppressions").is_some())
+        .collect();
+    assert_eq!(sup.len(), 1);
+    assert_eq!(sup[0]["suppressions"][0]["kind"], "external");
+    assert_eq!(
+        sup[0]["suppressions"][0]["justification"],
+        "accepted risk (config sre.yaml)"
+    );
+    assert_eq!(sup[0]["ruleId"], f.code.as_str());
+}

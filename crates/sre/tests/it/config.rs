@@ -148,3 +148,69 @@ fn thresholds_from_config_change_findings() {
         inverted.stderr
     );
 }
+
+#[test]
+fn suppressions_from_config_and_flags_are_listed_not_counted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("cfg.yaml");
+    std::fs::write(
+        &file,
+        "k8s-doctor:\n  suppressions:\n  - code: privileged-container\n    namespace: monitoring\n    reason: the eBPF agent needs it\n",
+    )
+    .expect("write");
+    let cfg = file.to_str().expect("utf-8");
+    let out = run(&[
+        "--config",
+        cfg,
+        "k8s-doctor",
+        "audit",
+        "--snapshot",
+        EXAMPLE,
+        "-o",
+        "json",
+        "--exclude",
+        "KD315:monitoring/node-*",
+    ]);
+    assert_eq!(out.status, Some(1), "{}", out.stderr);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
+    let sup = v["suppressed"].as_array().expect("suppressed listed");
+    let sources: Vec<&str> = sup.iter().filter_map(|s| s["source"].as_str()).collect();
+    assert!(
+        sources.iter().any(|s| s.starts_with("config ")),
+        "{sources:?}"
+    );
+    assert!(
+        sources.contains(&"flag --exclude KD315:monitoring/node-*"),
+        "{sources:?}"
+    );
+    assert!(!v["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .any(|f| f["code"] == "KD313" || f["code"] == "KD315"));
+    let table = run(&[
+        "--config",
+        cfg,
+        "k8s-doctor",
+        "audit",
+        "--snapshot",
+        EXAMPLE,
+        "--fail-on",
+        "never",
+    ]);
+    assert!(table.stdout.contains("1 suppressed"), "{}", table.stdout);
+    let bad = run(&[
+        "k8s-doctor",
+        "audit",
+        "--snapshot",
+        EXAMPLE,
+        "--exclude",
+        "KD999",
+    ]);
+    assert_eq!(bad.status, Some(2));
+    assert!(
+        bad.stderr.contains("KD999") && bad.stderr.contains("valid codes"),
+        "{}",
+        bad.stderr
+    );
+}
