@@ -20,6 +20,7 @@ pub mod checks;
 pub mod examples;
 pub mod model;
 pub mod quantity;
+pub mod score;
 pub mod snapshot;
 pub mod suppress;
 pub mod version;
@@ -343,6 +344,23 @@ pub fn report_from_cluster_with(
         missing_inputs(cluster, *part, &mut report);
     }
     suppress::apply(&mut report, cluster, suppressions, now);
+    if matches!(command, Command::Audit | Command::Check) {
+        let audited: Vec<(String, String)> = cluster
+            .workloads
+            .iter()
+            .map(|w| (w.namespace.clone(), format!("{}/{}", w.kind, w.name)))
+            .collect();
+        let (cluster_score, namespaces) = score::score(&report, &audited);
+        report
+            .target
+            .insert("score".into(), Value::from(cluster_score as i64));
+        report
+            .target
+            .insert("grade".into(), Value::from(score::grade(cluster_score)));
+        report
+            .target
+            .insert("namespaceScores".into(), Value::from(namespaces));
+    }
     report.finish();
     report
 }

@@ -44,6 +44,7 @@ h2 { font-size: 18px; margin: 36px 0 12px; padding-bottom: 6px; border-bottom: 1
 .card.warning { border-top-color: var(--warn); } .card.warning .n { color: var(--warn); }
 .card.info { border-top-color: var(--info); } .card.info .n { color: var(--info); }
 .card.checks { border-top-color: var(--ok); }
+.card.gauge svg { max-width: 150px; margin: 0 auto; }
 .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(360px, 1fr)); gap: 16px; margin: 16px 0 0; }
 figure { margin: 0; border: 1px solid var(--border); border-radius: 8px; padding: 14px 16px; }
 figcaption { font-weight: 600; margin: 0 0 8px; }
@@ -137,8 +138,40 @@ fn header(out: &mut String, report: &Report, title: &str) {
     out.push_str("</header>\n");
 }
 
+/// A semicircle gauge for a report whose target carries a 0-100 `score` (and a `grade`),
+/// such as k8s-doctor's audit.
+fn gauge(out: &mut String, report: &Report) {
+    let Some(score) = report.target.get("score").and_then(Value::as_f64) else {
+        return;
+    };
+    let score = score.clamp(0.0, 100.0);
+    let grade = report
+        .target
+        .get("grade")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let colour = match score {
+        s if s >= 80.0 => "var(--ok)",
+        s if s >= 60.0 => "var(--warn)",
+        _ => "var(--crit)",
+    };
+    // Arc from the left end (180°) clockwise over the top; the end point follows the score.
+    let angle = std::f64::consts::PI * (1.0 - score / 100.0);
+    let (x, y) = (60.0 + 50.0 * angle.cos(), 60.0 - 50.0 * angle.sin());
+    let _ = writeln!(
+        out,
+        "<div class=\"card gauge\"><svg viewBox=\"0 0 120 70\" role=\"img\" aria-label=\"Score {score:.0} of 100, grade {g}\">\
+         <path d=\"M10 60 A50 50 0 0 1 110 60\" fill=\"none\" stroke=\"#e5e7eb\" stroke-width=\"10\"/>\
+         <path d=\"M10 60 A50 50 0 0 1 {x:.1} {y:.1}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"10\"/>\
+         <text x=\"60\" y=\"52\" text-anchor=\"middle\" style=\"font-size:22px;font-weight:700\">{score:.0}</text>\
+         <text x=\"60\" y=\"67\" text-anchor=\"middle\">grade {g}</text></svg><div class=\"l\">Score</div></div>",
+        g = esc(grade)
+    );
+}
+
 fn cards(out: &mut String, report: &Report) {
     out.push_str("<section class=\"cards\" aria-label=\"Summary\">\n");
+    gauge(out, report);
     for sev in Severity::ALL {
         let _ = writeln!(
             out,

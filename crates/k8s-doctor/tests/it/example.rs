@@ -262,6 +262,19 @@ fn audit_finds_planted_problems_and_trusts_the_hardened_namespace() {
         has(&r, "KD330", Severity::Warning, "Pod shop/debug-shell"),
         "{l}"
     );
+    // Scores: the hardened namespace is perfect, the broken cluster fails.
+    let secure = r.target["namespaceScores"]
+        .as_array()
+        .and_then(|rows| rows.iter().find(|x| x["namespace"] == "secure"))
+        .expect("secure scored");
+    assert_eq!(
+        (secure["score"].as_i64(), secure["grade"].as_str()),
+        (Some(100), Some("A"))
+    );
+    assert_eq!(r.target["grade"], "F");
+    assert!(r.target["score"]
+        .as_i64()
+        .is_some_and(|s| (0..60).contains(&s)));
     // Precision: the hardened namespace yields nothing at all.
     assert!(
         !r.findings

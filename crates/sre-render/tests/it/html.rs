@@ -87,3 +87,17 @@ fn html_tags_are_balanced() {
         );
     }
 }
+
+#[test]
+fn a_score_in_the_target_becomes_a_gauge() {
+    let mut r = crate::fixture::report();
+    r.target.insert("score".into(), serde_json::json!(72));
+    r.target.insert("grade".into(), serde_json::json!("C"));
+    let html = crate::fixture::render_plain(&r, sre_render::Format::Html);
+    assert!(
+        html.contains("aria-label=\"Score 72 of 100, grade C\""),
+        "no gauge"
+    );
+    let plain = crate::fixture::render_plain(&crate::fixture::report(), sre_render::Format::Html);
+    assert!(!plain.contains("card gauge"), "gauge without a score");
+}
