@@ -22,6 +22,8 @@ pub const PROGRAMS: &[(&str, Option<&str>)] = &[
     ("python3", Some("python3")),
     // GNU time, for peak memory in `cargo xtask bench-k8s`.
     ("time", Some("time")),
+    // Headless browser test of the HTML report.
+    ("chromium", Some("chromium")),
 ];
 
 /// Python modules the tests import, with the pip package that provides each, as

@@ -45,6 +45,10 @@ h2 { font-size: 18px; margin: 36px 0 12px; padding-bottom: 6px; border-bottom: 1
 .card.info { border-top-color: var(--info); } .card.info .n { color: var(--info); }
 .card.checks { border-top-color: var(--ok); }
 .card.gauge svg { max-width: 150px; margin: 0 auto; }
+.filter { display: flex; flex-wrap: wrap; gap: 8px 16px; align-items: center; margin: 0 0 10px; }
+.filter input[type=search] { flex: 1 1 280px; padding: 6px 10px; border: 1px solid var(--border); border-radius: 6px; font: inherit; }
+.filter .count { color: var(--muted); }
+@media print { .filter { display: none; } }
 .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(360px, 1fr)); gap: 16px; margin: 16px 0 0; }
 figure { margin: 0; border: 1px solid var(--border); border-radius: 8px; padding: 14px 16px; }
 figcaption { font-weight: 600; margin: 0 0 8px; }
@@ -78,6 +82,15 @@ footer { margin: 40px 0 0; color: var(--muted); font-size: 12px; }
 }
 "#;
 
+const FILTER_SCRIPT: &str = "<script>(function(){var q=document.getElementById('q');if(!q)return;\
+var rows=[].slice.call(document.querySelectorAll('#findings-table tbody tr'));\
+var boxes=[].slice.call(document.querySelectorAll('.sevfilter input'));\
+function apply(){var t=q.value.toLowerCase(),on={},n=0;boxes.forEach(function(b){on[b.value]=b.checked;});\
+rows.forEach(function(r){var show=on[r.getAttribute('data-severity')]!==false&&r.textContent.toLowerCase().indexOf(t)>=0;\
+r.hidden=!show;if(show)n++;});document.getElementById('shown').textContent=n;}\
+q.addEventListener('input',apply);boxes.forEach(function(b){b.addEventListener('change',apply);});\
+var m=/[#&]q=([^&]*)/.exec(location.hash);if(m)q.value=decodeURIComponent(m[1]);apply();})();</script>\n";
+
 pub(crate) fn render(report: &Report) -> String {
     let title = format!("{} {} report", report.tool, report.command);
     let mut out = String::new();
@@ -103,6 +116,10 @@ pub(crate) fn render(report: &Report) -> String {
         esc(&report.generated_at),
         esc(&report.schema_version)
     );
+    // Inline and tiny on purpose: the report stays one self-contained file with no external
+    // script. It filters the findings table by text and severity; `#q=TEXT` in the URL
+    // pre-fills the filter (handy in links and in the browser test).
+    out.push_str(FILTER_SCRIPT);
     out.push_str("</main>\n</body>\n</html>\n");
     out
 }
@@ -358,14 +375,24 @@ fn findings(out: &mut String, report: &Report) {
         out.push_str("<p class=\"empty\">No findings.</p>\n</section>\n");
         return;
     }
+    // The filter works without JavaScript too: then every row simply stays visible.
+    let _ = writeln!(
+        out,
+        "<div class=\"filter\"><input id=\"q\" type=\"search\" placeholder=\"Filter: code, resource, namespace, text\" aria-label=\"Filter findings\">\
+         <span class=\"sevfilter\"><label><input type=\"checkbox\" value=\"critical\" checked> critical</label>\
+         <label><input type=\"checkbox\" value=\"warning\" checked> warning</label>\
+         <label><input type=\"checkbox\" value=\"info\" checked> info</label></span>\
+         <span class=\"count\"><span id=\"shown\">{0}</span> of {0} shown</span></div>",
+        report.findings.len()
+    );
     out.push_str(
-        "<table>\n<thead><tr><th>Severity</th><th>Code</th><th>Resource</th><th>Title</th>\
+        "<table id=\"findings-table\">\n<thead><tr><th>Severity</th><th>Code</th><th>Resource</th><th>Title</th>\
          <th>Message</th><th>Remediation</th></tr></thead>\n<tbody>\n",
     );
     for f in &report.findings {
         let _ = write!(
             out,
-            "<tr><td><span class=\"badge {0}\">{0}</span></td><td><code>{1}</code></td>\
+            "<tr data-severity=\"{0}\"><td><span class=\"badge {0}\">{0}</span></td><td><code>{1}</code></td>\
              <td class=\"res\">{2}</td><td>{3}</td><td class=\"msg\">{4}",
             f.severity.as_str(),
             esc(&f.code),

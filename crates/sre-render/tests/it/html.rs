@@ -10,9 +10,22 @@ fn html_is_self_contained() {
         let out = render_plain(&r, Format::Html);
         assert!(out.contains("<svg"), "no inline SVG chart");
         let lower = out.to_ascii_lowercase();
-        for banned in ["<script", "src=", "<link", "@import", "url("] {
+        for banned in [
+            "<script src",
+            "src=",
+            "<link",
+            "@import",
+            "url(",
+            "http://",
+            "https://",
+        ] {
             assert!(!lower.contains(banned), "HTML contains `{banned}`");
         }
+        // At most one script, inline: the findings filter.
+        assert!(
+            lower.matches("<script").count() <= 1,
+            "more than the one inline script"
+        );
     }
 }
 

@@ -2,6 +2,7 @@
 //! configuration, bad input, completions, man page and the demo.
 
 mod basics;
+mod browser;
 mod config;
 mod formats;
 mod in_process;
