@@ -11,6 +11,7 @@ use anyhow::bail;
 
 mod bench_k8s;
 mod deps;
+mod dist;
 mod gen_k8s;
 mod test;
 mod util;
@@ -47,6 +48,13 @@ const COMMANDS: &[(&str, &[&str])] = &[
             "--keep keeps the snapshot in target/bench-k8s/ for the next run.",
         ],
     ),
+    (
+        "dist [--base-url URL]",
+        &[
+            "Build the release archive into target/dist/ and render the kubectl",
+            "plugin (krew) manifest .krew.yaml for it into target/dist/doctor.yaml.",
+        ],
+    ),
     ("help", &["Show this list."]),
 ];
 
@@ -61,6 +69,7 @@ fn main() -> ExitCode {
         "deps" => deps::run(rest),
         "gen-k8s-snapshot" => gen_k8s::run(rest),
         "bench-k8s" => bench_k8s::run(rest),
+        "dist" => dist::run(rest),
         "help" | "-h" | "--help" => {
             print_help();
             Ok(())
