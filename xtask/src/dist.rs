@@ -1,7 +1,7 @@
 //! `cargo xtask dist`: the release archive and the kubectl plugin (krew) manifest.
 //!
-//! Builds the stripped release binary, packs `sre-vX.Y.Z-<target>.tar.gz` (the binary and the
-//! README) into `target/dist/`, and renders `.krew.yaml` with the archive's URI and sha256
+//! Builds the stripped release binary, packs `sre-vX.Y.Z-<target>.tar.gz` (the binary, the
+//! README and the LICENSE) into `target/dist/`, and renders `.krew.yaml` with the archive's URI and sha256
 //! into `target/dist/doctor.yaml`, exactly as krew-release-bot would for a release tag.
 
 use std::path::Path;
@@ -42,6 +42,7 @@ pub fn run(args: &[String]) -> Result<()> {
     std::fs::copy(target_dir().join("release/sre"), stage.join("sre"))
         .context("copy the binary")?;
     std::fs::copy(root.join("README.md"), stage.join("README.md")).context("copy README.md")?;
+    std::fs::copy(root.join("LICENSE"), stage.join("LICENSE")).context("copy LICENSE")?;
     let archive = dist.join(format!("{name}.tar.gz"));
     // Fixed owner and order so the archive does not depend on who builds it.
     run_cmd(
