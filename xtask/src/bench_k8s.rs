@@ -1,5 +1,6 @@
-//! `cargo xtask bench-k8s`: time `sre k8s-doctor healthcheck` and `diagnostics` over a
-//! large synthetic snapshot, and `sre --help` start-up, against the project's targets.
+//! `cargo xtask bench-k8s`: time `sre k8s-doctor healthcheck`, `diagnostics`, `audit` and
+//! `check` over a large synthetic snapshot, and `sre --help` start-up, against the
+//! project's targets.
 //!
 //! Steps: build the release binary; generate the snapshot into `target/bench-k8s/snapshot`
 //! (reused when one of the same size is there); run each command once to warm up (not
@@ -27,6 +28,9 @@ const RSS_TARGET_MB: f64 = 1000.0;
 const HELP_TARGET_MS: f64 = 20.0;
 const SIZE_TARGET_MB: f64 = 50.0;
 const HELP_RUNS: usize = 50;
+
+/// The `sre k8s-doctor` commands measured, in order.
+const COMMANDS: [&str; 4] = ["healthcheck", "diagnostics", "audit", "check"];
 
 #[derive(Debug, PartialEq, Eq)]
 struct Options {
@@ -84,6 +88,8 @@ struct Measured {
     runs: Vec<Run>,
     report_bytes: u64,
     summary: String,
+    /// Audit object counts and findings per check (audit and check only).
+    details: Vec<String>,
 }
 
 impl Measured {
@@ -152,9 +158,16 @@ pub fn run(args: &[String]) -> Result<()> {
 
     let load_before = load_average();
     let mut measured = Vec::new();
-    for command in ["healthcheck", "diagnostics"] {
+    for command in COMMANDS {
         header(&format!("sre k8s-doctor {command}, {} runs", options.runs));
-        measured.push(measure(&sre, command, &snapshot, &out_dir, options.runs)?);
+        measured.push(measure(
+            &sre,
+            command,
+            &snapshot,
+            &out_dir,
+            options.runs,
+            &summary,
+        )?);
     }
 
     header(&format!("sre --help start-up, {HELP_RUNS} runs"));
@@ -238,6 +251,9 @@ pub fn run(args: &[String]) -> Result<()> {
             .collect();
         println!("{}: runs {}", m.label, runs.join(", "));
         println!("  report {} ({})", megabytes(m.report_bytes), m.summary);
+        for line in &m.details {
+            println!("  {line}");
+        }
     }
     println!(
         "\nMB = 10^6 bytes; peak RSS is GNU time's %M (maximum resident set size) of the sre process."
@@ -301,6 +317,7 @@ fn measure(
     snapshot: &Path,
     out_dir: &Path,
     runs: usize,
+    generated: &Summary,
 ) -> Result<Measured> {
     let report = out_dir.join(format!("{command}.json"));
     let time_file = out_dir.join("time.txt");
@@ -360,23 +377,112 @@ fn measure(
     }
     let text = fs::read_to_string(&report)
         .with_context(|| format!("cannot read the report {}", report.display()))?;
-    let number = |key: &str| json_number(&text, key).map_or("?".to_string(), |n| n.to_string());
+    let field = |path: &[&str]| report_field(&text, path).unwrap_or("?").to_string();
     let summary = format!(
         "sre saw {} nodes, {} pods, {} events; findings: {} critical, {} warning, {} info",
-        number("nodes"),
-        number("pods"),
-        number("events"),
-        number("critical"),
-        number("warning"),
-        number("info")
+        field(&["target", "nodes"]),
+        field(&["target", "pods"]),
+        field(&["target", "events"]),
+        field(&["summary", "critical"]),
+        field(&["summary", "warning"]),
+        field(&["summary", "info"])
     );
     eprintln!("  {summary}");
+    let details = if matches!(command, "audit" | "check") {
+        audit_details(&text, generated)
+    } else {
+        Vec::new()
+    };
+    for line in &details {
+        eprintln!("  {line}");
+    }
     Ok(Measured {
         label: format!("k8s-doctor {command}"),
         runs: results,
         report_bytes: text.len() as u64,
         summary,
+        details,
     })
+}
+
+/// What the audit saw (from the report's target) against what the snapshot holds, its
+/// score, and its findings per check.
+fn audit_details(report: &str, generated: &Summary) -> Vec<String> {
+    let target = |key: &str| report_field(report, &["target", key]);
+    let mut lines = vec![format!(
+        "audit objects: {} workloads with pod templates in the report's target (the snapshot \
+         holds {}: {} Deployments, {} StatefulSets, {} DaemonSets, {} CronJobs); score {}, grade {}",
+        target("workloads").unwrap_or("?"),
+        generated.workloads(),
+        generated.deployments,
+        generated.statefulsets,
+        generated.daemonsets,
+        generated.cronjobs,
+        target("score").unwrap_or("?"),
+        target("grade").map_or("?", unquote),
+    )];
+    // RBAC counts, under whichever name the report gives them.
+    let rbac: Vec<String> = RBAC_KEYS
+        .iter()
+        .filter_map(|key| target(key).map(|v| format!("{key} {v}")))
+        .collect();
+    let held = format!(
+        "the snapshot holds {} RBAC objects: {} ClusterRoles, {} ClusterRoleBindings, {} Roles, \
+         {} RoleBindings",
+        generated.rbac_objects(),
+        generated.cluster_roles,
+        generated.cluster_role_bindings,
+        generated.roles,
+        generated.role_bindings
+    );
+    lines.push(if rbac.is_empty() {
+        format!("RBAC objects: not counted in the report's target ({held})")
+    } else {
+        format!(
+            "RBAC objects in the report's target: {} ({held})",
+            rbac.join(", ")
+        )
+    });
+    let by_check = findings_by_check(report);
+    if !by_check.is_empty() {
+        let cells: Vec<String> = by_check
+            .iter()
+            .map(|(code, severity, n)| format!("{code} {severity} {n}"))
+            .collect();
+        lines.push(format!("findings per check: {}", cells.join(", ")));
+    }
+    lines
+}
+
+/// Names under which a report's target could count RBAC objects.
+const RBAC_KEYS: [&str; 7] = [
+    "rbacObjects",
+    "roles",
+    "bindings",
+    "clusterRoles",
+    "clusterRoleBindings",
+    "roleBindings",
+    "rbacSubjects",
+];
+
+fn unquote(s: &str) -> &str {
+    s.trim_matches('"')
+}
+
+/// `(code, severity, count)` of the report's findings, sorted by code and severity.
+fn findings_by_check(report: &str) -> Vec<(String, String, usize)> {
+    let Some(findings) = report_field(report, &["findings"]) else {
+        return Vec::new();
+    };
+    let mut counts = std::collections::BTreeMap::<(String, String), usize>::new();
+    for finding in json_elements(findings) {
+        let code = json_field(finding, "code").map_or("?", unquote).to_string();
+        let severity = json_field(finding, "severity")
+            .map_or("?", unquote)
+            .to_string();
+        *counts.entry((code, severity)).or_default() += 1;
+    }
+    counts.into_iter().map(|((c, s), n)| (c, s, n)).collect()
 }
 
 /// The peak RSS in KiB from GNU time's `%e %M` output, whose last line holds the figures
@@ -388,17 +494,78 @@ fn parse_gnu_time(text: &str) -> Option<u64> {
     fields.next()?.parse().ok()
 }
 
-/// The first whole number after `"key": ` in a JSON text (enough for the report's summary
-/// fields, which come before the findings).
-fn json_number(text: &str, key: &str) -> Option<u64> {
-    let needle = format!("\"{key}\":");
-    let start = text.find(&needle)? + needle.len();
-    let digits: String = text[start..]
-        .trim_start()
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
-    digits.parse().ok()
+/// The raw JSON text of the value at `path` (object keys from the top), e.g.
+/// `["summary", "critical"]`. Keys are matched at their own level only: the audit's
+/// `namespaceScores` also have `critical` and `score` keys. (xtask has no JSON parser; this
+/// is enough for the reports sre writes.)
+fn report_field<'a>(text: &'a str, path: &[&str]) -> Option<&'a str> {
+    let mut value = text.trim();
+    for key in path {
+        value = json_field(value, key)?;
+    }
+    Some(value)
+}
+
+/// Splits a JSON object or array into its top-level parts: for an object, alternately
+/// keys and values; for an array, its elements. Each part is trimmed raw JSON text.
+fn json_parts(text: &str) -> Vec<&str> {
+    let text = text.trim();
+    let bytes = text.as_bytes();
+    let mut parts = Vec::new();
+    if bytes.len() < 2 || !matches!(bytes[0], b'{' | b'[') {
+        return parts;
+    }
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    let mut start = 1;
+    for (i, &b) in bytes.iter().enumerate() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                depth -= 1;
+                if depth == 0 {
+                    let part = text[start..i].trim();
+                    if !part.is_empty() {
+                        parts.push(part);
+                    }
+                    break;
+                }
+            }
+            b',' | b':' if depth == 1 => {
+                parts.push(text[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts
+}
+
+/// The raw value of `key` in a JSON object.
+fn json_field<'a>(object: &'a str, key: &str) -> Option<&'a str> {
+    let quoted = format!("\"{key}\"");
+    json_parts(object)
+        .chunks(2)
+        .find(|kv| kv.len() == 2 && kv[0] == quoted)
+        .map(|kv| kv[1])
+}
+
+/// The elements of a JSON array.
+fn json_elements(array: &str) -> Vec<&str> {
+    if array.trim_start().starts_with('[') {
+        json_parts(array)
+    } else {
+        Vec::new()
+    }
 }
 
 /// Start-up times of `sre --help`, in milliseconds.
@@ -639,11 +806,70 @@ mod tests {
     }
 
     #[test]
-    fn report_numbers() {
-        let text = "{\n  \"target\": {\n    \"events\": 9,\n    \"nodes\": 4,\n    \"pods\": 20\n  },\n  \"summary\": {\n    \"critical\": 6\n  }\n}";
-        assert_eq!(json_number(text, "pods"), Some(20));
-        assert_eq!(json_number(text, "critical"), Some(6));
-        assert_eq!(json_number(text, "warning"), None);
+    fn report_fields() {
+        let text = r#"{
+  "target": {
+    "events": 9,
+    "grade": "F",
+    "namespaceScores": [{"critical": 1, "namespace": "a,b", "score": 6}],
+    "nodes": 4,
+    "pods": 20,
+    "score": 34
+  },
+  "summary": {"critical": 6, "warning": 2},
+  "checks": [{"code": "KD301", "severity": "warning"}],
+  "findings": [
+    {"code": "KD313", "severity": "critical", "message": "a \"quoted\" {brace"},
+    {"code": "KD301", "severity": "warning", "evidence": {"code": "x"}},
+    {"code": "KD301", "severity": "warning"}
+  ]
+}"#;
+        assert_eq!(report_field(text, &["target", "pods"]), Some("20"));
+        // Not the namespace score's `score` or `critical`.
+        assert_eq!(report_field(text, &["target", "score"]), Some("34"));
+        assert_eq!(report_field(text, &["summary", "critical"]), Some("6"));
+        assert_eq!(report_field(text, &["summary", "info"]), None);
+        assert_eq!(
+            report_field(text, &["target", "grade"]).map(unquote),
+            Some("F")
+        );
+        assert_eq!(
+            findings_by_check(text),
+            vec![
+                ("KD301".to_string(), "warning".to_string(), 2),
+                ("KD313".to_string(), "critical".to_string(), 1)
+            ]
+        );
+        assert_eq!(json_elements("[]"), Vec::<&str>::new());
+        assert_eq!(json_elements("{}"), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn audit_details_name_what_is_missing() {
+        let summary = Summary {
+            deployments: 3,
+            statefulsets: 1,
+            cluster_roles: 2,
+            role_bindings: 1,
+            ..Summary::default()
+        };
+        let text = r#"{"target": {"workloads": 4, "score": 70, "grade": "C"}, "findings": []}"#;
+        let lines = audit_details(text, &summary);
+        assert!(
+            lines[0].starts_with("audit objects: 4 workloads"),
+            "{lines:?}"
+        );
+        assert!(
+            lines[0].contains("holds 4:") && lines[0].contains("grade C"),
+            "{lines:?}"
+        );
+        assert!(
+            lines[1].starts_with("RBAC objects: not counted"),
+            "{lines:?}"
+        );
+        let text = r#"{"target": {"workloads": 4, "roles": 2, "bindings": 1}}"#;
+        let lines = audit_details(text, &summary);
+        assert!(lines[1].contains("roles 2, bindings 1"), "{lines:?}");
     }
 
     #[test]
