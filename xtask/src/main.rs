@@ -41,10 +41,10 @@ const COMMANDS: &[(&str, &[&str])] = &[
     (
         "bench-k8s [--nodes 5000] [--pods 150000] [--runs 3] [--keep]",
         &[
-            "Benchmark `sre k8s-doctor healthcheck` and `diagnostics` on a generated",
-            "snapshot (wall time, peak RSS), `sre --help` start-up and the release",
-            "binary's size against the targets; see docs/benchmarks.md. Takes about a",
-            "minute (the snapshot is ~0.8 GB; generating it takes ~7 s).",
+            "Benchmark `sre k8s-doctor healthcheck`, `diagnostics`, `audit` and `check`",
+            "on a generated snapshot (wall time, peak RSS), `sre --help` start-up and",
+            "the release binary's size against the targets; see docs/benchmarks.md.",
+            "Takes about two minutes (the snapshot is ~1 GB; generating it takes ~9 s).",
             "--keep keeps the snapshot in target/bench-k8s/ for the next run.",
         ],
     ),

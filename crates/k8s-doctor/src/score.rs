@@ -4,8 +4,10 @@
 //! starts at 100 and loses points per finding: critical 30, warning 10, info 2, down to 0.
 //! A namespace's score is the mean of its objects' scores, minus the namespace-level
 //! findings (no NetworkPolicy, no quota) with the same weights. The cluster score is the
-//! mean over namespaces weighted by their object counts, minus cluster-scoped findings
-//! (ClusterRoleBindings to users and groups, "no policy anywhere"). Grades: A >= 90,
+//! mean over namespaces weighted by their object counts, minus findings about the cluster as
+//! a whole ("no NetworkPolicy anywhere"). Cluster-scoped objects (Users and Groups bound
+//! cluster-wide, Nodes) form a row of their own, `(cluster-scoped)`; a subject bound by a
+//! RoleBinding counts in that binding's namespace. Grades: A >= 90,
 //! B >= 80, C >= 70, D >= 60, F below. Suppressed findings do not count.
 //!
 //! Why not popeye's formula (the share of resources without issues, per resource type):
@@ -16,6 +18,9 @@
 use serde_json::{json, Value};
 use sre_core::{Report, Severity};
 use std::collections::BTreeMap;
+
+/// The row that holds cluster-scoped objects.
+pub const CLUSTER_SCOPED: &str = "(cluster-scoped)";
 
 fn weight(s: Severity) -> f64 {
     match s {
@@ -66,7 +71,18 @@ pub fn score(report: &Report, audited: &[(String, String)]) -> (f64, Vec<Value>)
             Severity::Warning => 1,
             Severity::Info => 2,
         };
-        match (r.kind.as_deref(), r.namespace.as_deref(), r.name.as_deref()) {
+        // A subject of a RoleBinding (a Group or User has no namespace) counts in the
+        // namespace of the binding that granted the permission.
+        let binding_ns = f
+            .evidence
+            .get("bindingNamespace")
+            .and_then(|v| v.as_str())
+            .filter(|s| !s.is_empty());
+        match (
+            r.kind.as_deref(),
+            r.namespace.as_deref().or(binding_ns),
+            r.name.as_deref(),
+        ) {
             (Some("Namespace"), _, Some(ns)) => {
                 let n = namespaces.entry(ns.to_string()).or_default();
                 n.own += w;
@@ -77,6 +93,14 @@ pub fn score(report: &Report, audited: &[(String, String)]) -> (f64, Vec<Value>)
                 *n.objects.entry(format!("{kind}/{name}")).or_insert(0.0) += w;
                 n.counts[idx] += 1;
             }
+            // Cluster-scoped objects (Users, Groups, Nodes) are objects of a pseudo-namespace.
+            (Some(kind), None, Some(name)) if kind != "Cluster" => {
+                let n = namespaces.entry(CLUSTER_SCOPED.to_string()).or_default();
+                *n.objects.entry(format!("{kind}/{name}")).or_insert(0.0) += w;
+                n.counts[idx] += 1;
+            }
+            // Conditions of the whole cluster ("no NetworkPolicy anywhere") hit every
+            // namespace, so they come off the cluster score itself.
             _ => cluster_penalty += w,
         }
     }
@@ -128,6 +152,33 @@ mod tests {
         severity: Severity::Warning,
         aliases: &[],
     };
+
+    #[test]
+    fn cluster_scoped_subjects_are_objects_not_cluster_penalties() {
+        let mut r = Report::new("k", "audit", UNIX_EPOCH);
+        r.push(
+            Finding::new(&W, Resource::object("Group", None, "devs"), "m")
+                .severity(Severity::Critical),
+        );
+        r.push(
+            Finding::new(&W, Resource::object("User", None, "bob"), "m")
+                .evidence("bindingNamespace", "a"),
+        );
+        let audited: Vec<(String, String)> = (0..9)
+            .map(|i| ("a".to_string(), format!("Deployment/d{i}")))
+            .collect();
+        let (cluster, rows) = score(&r, &audited);
+        // "a": 9 clean objects and bob at 90 -> 99; cluster-scoped: devs at 70.
+        let a = rows.iter().find(|x| x["namespace"] == "a").expect("a");
+        assert_eq!(a["score"], 99);
+        let c = rows
+            .iter()
+            .find(|x| x["namespace"] == CLUSTER_SCOPED)
+            .expect("cluster-scoped row");
+        assert_eq!(c["score"], 70);
+        // Weighted: (99 * 10 + 70 * 1) / 11 = 96.4
+        assert_eq!(cluster, 96.0);
+    }
 
     #[test]
     fn per_object_scores_and_grades() {

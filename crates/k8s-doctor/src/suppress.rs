@@ -229,6 +229,15 @@ fn rule_matches(rule: &Rule, f: &Finding, objects: &Objects<'_>) -> bool {
 
 /// Applies annotations and `rules` to `report` (before `finish`), and reports expired rules.
 pub fn apply(report: &mut Report, cluster: &Cluster, suppressions: &Suppressions, now: SystemTime) {
+    // Fast path: no rule and no annotation anywhere (the usual big-cluster case) needs no
+    // object index over every pod.
+    let annotated = !cluster.namespace_ignore.is_empty()
+        || cluster.workloads.iter().any(|w| !w.ignore.is_empty())
+        || cluster.pods.iter().any(|p| !p.meta.ignore.is_empty())
+        || cluster.nodes.iter().any(|n| !n.meta.ignore.is_empty());
+    if suppressions.rules.is_empty() && !annotated {
+        return;
+    }
     let objects = objects(cluster);
     let (active, expired): (Vec<&Rule>, Vec<&Rule>) = suppressions
         .rules

@@ -230,3 +230,26 @@ fn utf16_files_get_a_hint() {
             .to_string();
     assert!(err.contains("UTF-16") && err.contains("iconv"), "{err}");
 }
+
+#[test]
+fn a_pdb_with_a_pod_down_is_not_blocking() {
+    let yaml = "kind: PodDisruptionBudget\nmetadata: {name: api, namespace: x}\nspec: {minAvailable: 19, selector: {matchLabels: {app: api}}}\nstatus: {currentHealthy: 19, desiredHealthy: 19, disruptionsAllowed: 0, expectedPods: 20}\n";
+    let r = run_yaml(Command::Audit, yaml);
+    assert!(codes(&r, "KD342").is_empty(), "{}", lines(&r));
+}
+
+#[test]
+fn default_edit_role_in_one_namespace_is_not_escalation_but_cluster_wide_is() {
+    let role = "kind: ClusterRole\nmetadata: {name: edit}\nrules:\n- {apiGroups: [\"\"], resources: [pods, pods/exec], verbs: [create]}\n- {apiGroups: [\"\"], resources: [serviceaccounts], verbs: [impersonate]}\n";
+    let ns = format!("{role}---\nkind: RoleBinding\nmetadata: {{name: team, namespace: shop}}\nroleRef: {{kind: ClusterRole, name: edit}}\nsubjects: [{{kind: Group, name: shop-devs}}]\n");
+    let r = run_yaml(Command::Audit, &ns);
+    assert!(
+        codes(&r, "KD373").is_empty() && codes(&r, "KD374").is_empty(),
+        "{}",
+        lines(&r)
+    );
+    let wide = format!("{role}---\nkind: ClusterRoleBinding\nmetadata: {{name: everyone-edits}}\nroleRef: {{kind: ClusterRole, name: edit}}\nsubjects: [{{kind: Group, name: all-devs}}]\n");
+    let r = run_yaml(Command::Audit, &wide);
+    assert_eq!(codes(&r, "KD374").len(), 1, "{}", lines(&r));
+    assert_eq!(codes(&r, "KD373").len(), 1, "{}", lines(&r));
+}

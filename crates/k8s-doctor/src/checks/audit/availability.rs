@@ -131,7 +131,9 @@ fn pdb_blocks(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             "minAvailable is 100%".to_string()
         } else if p.disruptions_allowed == Some(0)
             && p.expected_pods.unwrap_or(0) > 0
-            && p.current_healthy.unwrap_or(0) >= p.desired_healthy.unwrap_or(i64::MAX)
+            // Only when every expected pod is healthy: with one pod down, zero allowed
+            // disruptions is the budget doing its job, not a misconfiguration.
+            && p.current_healthy.unwrap_or(0) >= p.expected_pods.unwrap_or(i64::MAX)
         {
             format!(
                 "all {} pods are healthy and still 0 disruptions are allowed (minAvailable {})",

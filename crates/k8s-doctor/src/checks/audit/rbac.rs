@@ -11,6 +11,16 @@ fn is_system(name: &str) -> bool {
     name.starts_with("system:")
 }
 
+/// Kubernetes' default user-facing roles. Bound in one namespace (a RoleBinding) they are
+/// the intended way to give a team its namespace, so their broad rules (edit can create
+/// pods and impersonate service accounts) are not findings there; bound cluster-wide they
+/// still are.
+fn is_default_namespaced_grant(b: &Binding, r: &Role) -> bool {
+    b.kind == "RoleBinding"
+        && r.kind == "ClusterRole"
+        && matches!(r.name.as_str(), "admin" | "edit" | "view")
+}
+
 fn any(list: &[String], want: &str) -> bool {
     list.iter().any(|x| x == "*" || x == want)
 }
@@ -144,7 +154,7 @@ check! {
 
 fn wildcard_rules(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     for (b, s, r) in grants_by_subject(ctx) {
-        if r.name == "cluster-admin" {
+        if r.name == "cluster-admin" || is_default_namespaced_grant(b, r) {
             continue;
         }
         let wild: Vec<&str> = r
@@ -220,7 +230,8 @@ fn secrets_cluster_wide(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
 check! {
     /// ### What it does
     /// Reports subjects that can create pods or exec/attach into them (`create` on `pods`,
-    /// `pods/exec` or `pods/attach`).
+    /// `pods/exec` or `pods/attach`). The default `admin`/`edit` roles bound in one
+    /// namespace are the normal way to run a team's namespace and are not reported.
     ///
     /// ### Why it matters
     /// Creating a pod lets a subject mount any Secret and run as any ServiceAccount of the
@@ -240,7 +251,7 @@ check! {
 
 fn pod_exec(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     for (b, s, r) in grants_by_subject(ctx) {
-        if r.name == "cluster-admin" {
+        if r.name == "cluster-admin" || is_default_namespaced_grant(b, r) {
             continue;
         }
         let what: Vec<&str> = ["pods", "pods/exec", "pods/attach"]
@@ -258,7 +269,8 @@ fn pod_exec(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
 
 check! {
     /// ### What it does
-    /// Reports subjects holding the `escalate`, `bind` or `impersonate` verbs.
+    /// Reports subjects holding the `escalate`, `bind` or `impersonate` verbs (except the
+    /// default `admin`/`edit` roles bound in one namespace).
     ///
     /// ### Why it matters
     /// `escalate` and `bind` let a subject grant itself any permission; `impersonate` lets
@@ -278,7 +290,7 @@ check! {
 
 fn escalation_verbs(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     for (b, s, r) in grants_by_subject(ctx) {
-        if r.name == "cluster-admin" {
+        if r.name == "cluster-admin" || is_default_namespaced_grant(b, r) {
             continue;
         }
         let verbs: Vec<&str> = ["escalate", "bind", "impersonate"]
