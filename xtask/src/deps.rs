@@ -28,7 +28,7 @@ pub const PROGRAMS: &[(&str, Option<&str>)] = &[
 
 /// Python modules the tests import, with the pip package that provides each, as
 /// `("module", "package")`; checked with `python3 -c 'import module'`.
-pub const PIP_MODULES: &[(&str, &str)] = &[("jsonschema", "jsonschema")];
+pub const PIP_MODULES: &[(&str, &str)] = &[("jsonschema", "jsonschema"), ("yaml", "pyyaml")];
 
 /// `cargo xtask deps`.
 pub fn run(args: &[String]) -> Result<()> {

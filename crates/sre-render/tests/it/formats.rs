@@ -100,3 +100,14 @@ fn suppressed_findings_are_shown_in_human_formats_and_counted_for_machines() {
     let run = crate::external::promtool_check_metrics(&prom);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
 }
+
+#[test]
+fn yaml_timestamp_stays_a_string_for_yaml_1_1_readers() {
+    let out = render_plain(&report(), Format::Yaml);
+    assert!(out.contains("generatedAt: '2023-11-14T22:13:20Z'"), "{out}");
+    // PyYAML (YAML 1.1) reads it back as a string, as the contract says.
+    let script = "import sys, yaml\nd = yaml.safe_load(open(sys.argv[1]))\nassert isinstance(d['generatedAt'], str), type(d['generatedAt'])\n";
+    let (_dir, path) = crate::external::temp_file("r.yaml", &out);
+    let run = crate::external::python(script, &[crate::external::path_str(&path)]);
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+}
