@@ -64,9 +64,9 @@ fn de_top_meta<'de, D: Deserializer<'de>>(d: D) -> Result<Meta, D::Error> {
     let meta: Meta = de_null_default(d)?;
     CONTROLLED.with(|c| {
         c.set(
-            meta.owner_references
-                .iter()
-                .any(|o| o.controller == Some(true)),
+            meta.owner_references.iter().any(|o| {
+                o.controller == Some(true) && BUILTIN_CONTROLLERS.contains(&o.kind.as_str())
+            }),
         )
     });
     Ok(meta)
@@ -248,7 +248,26 @@ fn de_ignore_annotation<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, 
     d.deserialize_any(V)
 }
 
+/// Owners whose pod templates the audit reads instead of their children's (and `Node`,
+/// the owner of static mirror pods, which are managed by files on the node).
+pub const BUILTIN_CONTROLLERS: [&str; 8] = [
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "Job",
+    "CronJob",
+    "ReplicaSet",
+    "ReplicationController",
+    "Node",
+];
+
 impl Meta {
+    /// True when a built-in controller (or the node, for static pods) controls the object.
+    pub fn builtin_controlled(&self) -> bool {
+        self.controller()
+            .is_some_and(|o| BUILTIN_CONTROLLERS.contains(&o.kind.as_str()))
+    }
+
     /// The controlling owner (or the first owner when none is marked controller).
     pub fn controller(&self) -> Option<&OwnerRef> {
         self.owner_references
@@ -868,8 +887,9 @@ impl Pod {
 }
 
 /// Something that creates pods, audited at its pod template: a Deployment, StatefulSet,
-/// DaemonSet, Job (not owned by a CronJob), CronJob, ReplicaSet or ReplicationController
-/// without an owner, or a bare Pod.
+/// DaemonSet, Job, CronJob, ReplicaSet or ReplicationController not controlled by another
+/// built-in controller (an operator-owned StatefulSet is audited itself), or a pod without
+/// a built-in controller.
 #[derive(Debug, Default)]
 pub struct Workload {
     pub kind: String,
@@ -994,7 +1014,11 @@ impl Cluster {
                         ),
                         (owner.kind.clone(), owner.name.clone()),
                     );
-                } else {
+                }
+                // Owned by a built-in controller: audited at that controller. Owned by an
+                // operator's custom resource (a Prometheus, a Kafka): audited itself, since
+                // the custom resource has no pod template the audit could read.
+                if !o.metadata.builtin_controlled() {
                     self.add_workload(
                         o.kind.clone(),
                         o.metadata.namespace.clone(),
@@ -1105,7 +1129,7 @@ impl Cluster {
     }
 
     fn add_pod(&mut self, mut o: RawObject) {
-        if o.metadata.controller().is_none() {
+        if !o.metadata.builtin_controlled() {
             // A bare pod is its own workload: the audit reads its spec.
             let mut spec = std::mem::take(&mut o.spec);
             o.spec.containers = spec.containers.clone();

@@ -203,7 +203,7 @@ fn rule_matches(rule: &Rule, f: &Finding, objects: &Objects<'_>) -> bool {
     }
     let r = &f.resource;
     if let Some(ns) = &rule.namespace {
-        if !r.namespace.as_deref().is_some_and(|n| wildcard(ns, n)) {
+        if !namespace_of(r).is_some_and(|n| wildcard(ns, n)) {
             return false;
         }
     }
@@ -229,6 +229,19 @@ fn rule_matches(rule: &Rule, f: &Finding, objects: &Objects<'_>) -> bool {
 
 /// Applies annotations and `rules` to `report` (before `finish`), and reports expired rules.
 pub fn apply(report: &mut Report, cluster: &Cluster, suppressions: &Suppressions, now: SystemTime) {
+    // `expires: 2027-01-31` still applies all of that day (UTC).
+    let (active, expired): (Vec<&Rule>, Vec<&Rule>) = suppressions.rules.iter().partition(|r| {
+        r.expires
+            .as_ref()
+            .is_none_or(|(_, day)| *day + std::time::Duration::from_secs(86_400) > now)
+    });
+    // Expired rules are reported first, so that KD390 itself can be suppressed.
+    if !expired.is_empty() {
+        report.add_checks(&[SUPPRESSION_EXPIRED.meta]);
+    }
+    for rule in expired {
+        report.push(expired_finding(rule));
+    }
     // Fast path: no rule and no annotation anywhere (the usual big-cluster case) needs no
     // object index over every pod.
     let annotated = !cluster.namespace_ignore.is_empty()
@@ -239,10 +252,6 @@ pub fn apply(report: &mut Report, cluster: &Cluster, suppressions: &Suppressions
         return;
     }
     let objects = objects(cluster);
-    let (active, expired): (Vec<&Rule>, Vec<&Rule>) = suppressions
-        .rules
-        .iter()
-        .partition(|r| r.expires.as_ref().is_none_or(|(_, day)| *day > now));
     report.suppress(|f| {
         let r = &f.resource;
         if let Some(codes) = objects.ignore.get(&key(r)) {
@@ -253,7 +262,7 @@ pub fn apply(report: &mut Report, cluster: &Cluster, suppressions: &Suppressions
                 ));
             }
         }
-        if let Some(ns) = r.namespace.as_deref() {
+        if let Some(ns) = namespace_of(r) {
             if let Some(codes) = cluster.namespace_ignore.get(ns) {
                 if codes.iter().any(|c| code_matches(c, &f.code)) {
                     return Some((
@@ -271,29 +280,38 @@ pub fn apply(report: &mut Report, cluster: &Cluster, suppressions: &Suppressions
             .find(|rule| rule_matches(rule, f, &objects))
             .map(|rule| (rule.reason.clone(), rule.source.clone()))
     });
-    if !expired.is_empty() {
-        report.add_checks(&[SUPPRESSION_EXPIRED.meta]);
+}
+
+/// The namespace a finding belongs to: its resource's, or the Namespace itself.
+fn namespace_of(r: &Resource) -> Option<&str> {
+    if r.kind.as_deref() == Some("Namespace") {
+        r.name.as_deref()
+    } else {
+        r.namespace.as_deref()
     }
-    for rule in expired {
-        let day = rule.expires.as_ref().map(|(d, _)| d.as_str()).unwrap_or("");
-        let scope: Vec<String> = [("namespace", &rule.namespace), ("name", &rule.name)]
-            .into_iter()
-            .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k} {v}")))
-            .collect();
-        let path = rule.source.strip_prefix("config ").unwrap_or(&rule.source);
-        report.push(
-            Finding::new(&SUPPRESSION_EXPIRED.meta, Resource::file(path, None, None), format!(
-                "the suppression of {}{} expired on {day} (reason was: {}); its findings are reported again",
-                rule.code,
-                if scope.is_empty() { String::new() } else { format!(" ({})", scope.join(", ")) },
-                rule.reason
-            ))
-            .severity(Severity::Warning)
-            .evidence("code", rule.code.clone())
-            .evidence("expires", day)
-            .remediation("Fix the findings, or renew the suppression with a new date and a current reason."),
-        );
-    }
+}
+
+fn expired_finding(rule: &Rule) -> Finding {
+    let day = rule.expires.as_ref().map(|(d, _)| d.as_str()).unwrap_or("");
+    let scope: Vec<String> = [("namespace", &rule.namespace), ("name", &rule.name)]
+        .into_iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k} {v}")))
+        .collect();
+    let path = rule.source.strip_prefix("config ").unwrap_or(&rule.source);
+    Finding::new(
+        &SUPPRESSION_EXPIRED.meta,
+        Resource::file(path, None, None),
+        format!(
+            "the suppression of {}{} expired on {day} (reason was: {}); its findings are reported again",
+            rule.code,
+            if scope.is_empty() { String::new() } else { format!(" ({})", scope.join(", ")) },
+            rule.reason
+        ),
+    )
+    .severity(Severity::Warning)
+    .evidence("code", rule.code.clone())
+    .evidence("expires", day)
+    .remediation("Fix the findings, or renew the suppression with a new date and a current reason.")
 }
 
 #[cfg(test)]

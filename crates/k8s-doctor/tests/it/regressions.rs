@@ -253,3 +253,43 @@ fn default_edit_role_in_one_namespace_is_not_escalation_but_cluster_wide_is() {
     assert_eq!(codes(&r, "KD374").len(), 1, "{}", lines(&r));
     assert_eq!(codes(&r, "KD373").len(), 1, "{}", lines(&r));
 }
+
+#[test]
+fn everyone_groups_and_missing_cluster_admin_role_are_still_findings() {
+    let yaml = "kind: ClusterRoleBinding\nmetadata: {name: oops}\nroleRef: {kind: ClusterRole, name: cluster-admin}\nsubjects: [{kind: Group, name: \"system:authenticated\"}]\n---\nkind: ClusterRoleBinding\nmetadata: {name: \"system:public-info-viewer\"}\nroleRef: {kind: ClusterRole, name: cluster-admin}\nsubjects: [{kind: Group, name: \"system:unauthenticated\"}]\n";
+    let r = run_yaml(Command::Audit, yaml);
+    let admin = codes(&r, "KD370");
+    assert_eq!(admin.len(), 1, "{}", lines(&r));
+    assert_eq!(admin[0].0, Severity::Critical);
+    assert!(admin[0].1.contains("oops"), "{}", admin[0].1);
+}
+
+#[test]
+fn operator_owned_workloads_are_audited_themselves() {
+    let yaml = "kind: StatefulSet\nmetadata:\n  name: prometheus-main\n  namespace: monitoring\n  ownerReferences: [{kind: Prometheus, name: main, controller: true}]\nspec:\n  replicas: 2\n  template:\n    spec:\n      containers: [{name: p, image: prom/prometheus:latest, securityContext: {privileged: true}}]\n---\nkind: Pod\nmetadata:\n  name: prometheus-main-0\n  namespace: monitoring\n  ownerReferences: [{kind: StatefulSet, name: prometheus-main, controller: true}]\nspec:\n  containers: [{name: p, image: prom/prometheus:latest, securityContext: {privileged: true}}]\n";
+    let r = run_yaml(Command::Audit, yaml);
+    let privileged = codes(&r, "KD313");
+    assert_eq!(
+        privileged.len(),
+        1,
+        "audited once, at the StatefulSet: {}",
+        lines(&r)
+    );
+    assert!(r
+        .findings
+        .iter()
+        .any(|f| f.code == "KD313"
+            && f.resource.to_string() == "StatefulSet monitoring/prometheus-main"));
+}
+
+#[test]
+fn namespace_findings_can_be_suppressed_by_namespace_annotation() {
+    let yaml = "kind: Namespace\nmetadata:\n  name: lab\n  annotations: {sre.dev/ignore: \"KD350,KD360\"}\n---\nkind: NetworkPolicy\nmetadata: {name: p, namespace: other}\nspec: {podSelector: {}}\n---\nkind: LimitRange\nmetadata: {name: l, namespace: other}\n---\nkind: Deployment\nmetadata: {name: toy, namespace: lab}\nspec:\n  template:\n    spec:\n      containers: [{name: t, image: toy:1}]\n";
+    let r = run_yaml(Command::Audit, yaml);
+    assert!(
+        codes(&r, "KD350").is_empty() && codes(&r, "KD360").is_empty(),
+        "{}",
+        lines(&r)
+    );
+    assert!(r.suppressed.iter().any(|s| s.finding.code == "KD350"));
+}

@@ -5,8 +5,8 @@ use crate::checks::{check, Ctx};
 use crate::model::{Binding, PolicyRule, Role, Subject};
 use sre_core::{CheckMeta, Finding, Resource, Severity};
 
-/// Built-in bindings and roles (`system:*`) are the platform's own; flagging them would be
-/// noise nobody can act on.
+/// Built-in bindings (`system:*`) are the platform's own; flagging them would be noise
+/// nobody can act on.
 fn is_system(name: &str) -> bool {
     name.starts_with("system:")
 }
@@ -34,17 +34,39 @@ fn grants(rule: &PolicyRule, verb: &str, group: &str, resource: &str) -> bool {
 }
 
 /// Every (binding, subject, role) triple the snapshot can resolve, system bindings excluded.
+/// `cluster-admin` as Kubernetes defines it, for bindings whose snapshot lacks the role.
+static CLUSTER_ADMIN_ROLE: std::sync::LazyLock<Role> = std::sync::LazyLock::new(|| Role {
+    kind: "ClusterRole".to_string(),
+    namespace: String::new(),
+    name: "cluster-admin".to_string(),
+    rules: vec![PolicyRule {
+        api_groups: vec!["*".to_string()],
+        resources: vec!["*".to_string()],
+        verbs: vec!["*".to_string()],
+        ..PolicyRule::default()
+    }],
+});
+
 fn grants_by_subject<'a>(ctx: &'a Ctx<'_>) -> Vec<(&'a Binding, &'a Subject, &'a Role)> {
     let mut out = Vec::new();
+    // Built-in bindings (named `system:...`) are the platform's own. Subjects are not
+    // skipped by name: `system:authenticated` bound to cluster-admin is the worst case.
     for b in ctx.cluster.bindings.iter().filter(|b| !is_system(&b.name)) {
         let role = ctx.cluster.roles.iter().find(|r| {
             r.kind == b.role_ref.kind
                 && r.name == b.role_ref.name
                 && (r.kind == "ClusterRole" || r.namespace == b.namespace)
         });
-        let Some(role) = role else { continue };
+        let role = match role {
+            Some(r) => r,
+            None if b.role_ref.kind == "ClusterRole" && b.role_ref.name == "cluster-admin" => {
+                &CLUSTER_ADMIN_ROLE
+            }
+            None => continue,
+        };
         for s in &b.subjects {
-            if !is_system(&s.name) {
+            // `system:masters` is the designated break-glass admin group.
+            if s.name != "system:masters" {
                 out.push((b, s, role));
             }
         }
@@ -75,6 +97,15 @@ fn scope(b: &Binding) -> String {
 }
 
 fn finding(meta: &CheckMeta, b: &Binding, s: &Subject, r: &Role, what: String) -> Finding {
+    let f = base_finding(meta, b, s, r, what);
+    if is_everyone(s) {
+        f.severity(Severity::Critical)
+    } else {
+        f
+    }
+}
+
+fn base_finding(meta: &CheckMeta, b: &Binding, s: &Subject, r: &Role, what: String) -> Finding {
     Finding::new(
         meta,
         subject_resource(s, b),
@@ -88,15 +119,31 @@ fn finding(meta: &CheckMeta, b: &Binding, s: &Subject, r: &Role, what: String) -
         ),
     )
     .evidence("binding", format!("{}/{}", b.kind, b.name))
+    .evidence("bindingNamespace", b.namespace.clone())
     .evidence("role", format!("{}/{}", r.kind, r.name))
     .evidence("subjectKind", s.kind.clone())
+}
+
+/// Subjects that mean "everyone" (every authenticated user, every ServiceAccount, or
+/// nobody at all): any grant to them is critical.
+fn is_everyone(s: &Subject) -> bool {
+    matches!(
+        s.name.as_str(),
+        "system:authenticated"
+            | "system:unauthenticated"
+            | "system:anonymous"
+            | "system:serviceaccounts"
+    ) || s.name.starts_with("system:serviceaccounts:")
 }
 
 check! {
     /// ### What it does
     /// Reports subjects bound to the `cluster-admin` ClusterRole, by a ClusterRoleBinding
     /// or a RoleBinding: critical for ServiceAccounts (any pod using the account is cluster
-    /// admin), warning for users and groups. Built-in `system:` bindings are skipped.
+    /// admin), warning for users and groups, critical for "everyone" groups
+    /// (`system:authenticated`, `system:serviceaccounts`, ...). Built-in `system:` bindings
+    /// and the `system:masters` group are skipped. A binding whose ClusterRole is missing
+    /// from the snapshot still counts when it names `cluster-admin`.
     ///
     /// ### Why it matters
     /// cluster-admin can read every Secret and change everything; a compromised CI token or
@@ -117,7 +164,7 @@ check! {
 fn cluster_admin(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     for (b, s, r) in grants_by_subject(ctx) {
         if r.kind == "ClusterRole" && r.name == "cluster-admin" {
-            let sev = if s.kind == "ServiceAccount" {
+            let sev = if s.kind == "ServiceAccount" || is_everyone(s) {
                 Severity::Critical
             } else {
                 Severity::Warning
