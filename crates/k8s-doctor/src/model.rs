@@ -523,7 +523,8 @@ pub struct Binding {
 pub struct Pdb {
     pub namespace: String,
     pub name: String,
-    pub selector: LabelSelector,
+    /// `None` selects nothing; `Some({})` selects every pod of the namespace (policy/v1).
+    pub selector: Option<LabelSelector>,
     pub min_available: Option<String>,
     pub max_unavailable: Option<String>,
     pub disruptions_allowed: Option<i64>,
@@ -538,6 +539,15 @@ pub struct NetworkPolicy {
     pub namespace: String,
     pub name: String,
     pub pod_selector: LabelSelector,
+    /// `spec.policyTypes`; empty means Ingress (plus Egress when egress rules exist).
+    pub policy_types: Vec<String>,
+}
+
+impl NetworkPolicy {
+    /// True when the policy restricts ingress.
+    pub fn is_ingress(&self) -> bool {
+        self.policy_types.is_empty() || self.policy_types.iter().any(|t| t == "Ingress")
+    }
 }
 
 fn de_opt_scalar_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
@@ -659,6 +669,8 @@ pub struct Spec {
     pub max_unavailable: Option<String>,
     // NetworkPolicy
     pub pod_selector: Option<LabelSelector>,
+    #[serde(deserialize_with = "de_null_default")]
+    pub policy_types: Vec<String>,
     #[serde(deserialize_with = "de_audit")]
     pub template: Option<Box<PodTemplate>>,
     #[serde(deserialize_with = "de_audit")]
@@ -1089,7 +1101,7 @@ impl Cluster {
             "PodDisruptionBudget" => self.pdbs.push(Pdb {
                 namespace: o.metadata.namespace,
                 name: o.metadata.name,
-                selector: o.spec.selector.unwrap_or_default(),
+                selector: o.spec.selector,
                 min_available: o.spec.min_available,
                 max_unavailable: o.spec.max_unavailable,
                 disruptions_allowed: o.status.disruptions_allowed,
@@ -1114,6 +1126,7 @@ impl Cluster {
                 namespace: o.metadata.namespace,
                 name: o.metadata.name,
                 pod_selector: o.spec.pod_selector.unwrap_or_default(),
+                policy_types: o.spec.policy_types,
             }),
             "ResourceQuota" => {
                 self.quotas += 1;

@@ -1,7 +1,8 @@
 //! Audit scores: 0-100 and a grade per namespace and for the cluster.
 //!
 //! Every audited object (workload, PodDisruptionBudget, NetworkPolicy, RBAC subject)
-//! starts at 100 and loses points per finding: critical 30, warning 10, info 2, down to 0.
+//! starts at 100 and loses points per finding: critical 30, warning 10 (up to 4 warnings),
+//! info 2 (up to 5 infos), down to 0. Only audit findings count.
 //! A namespace's score is the mean of its objects' scores, minus the namespace-level
 //! findings (no NetworkPolicy, no quota) with the same weights. The cluster score is the
 //! mean over namespaces weighted by their object counts, minus findings about the cluster as
@@ -43,11 +44,20 @@ pub fn grade(score: f64) -> &'static str {
 
 #[derive(Default)]
 struct Ns {
-    /// Penalty per object (kind/name).
-    objects: BTreeMap<String, f64>,
-    /// Penalty on the namespace itself.
-    own: f64,
+    /// Finding counts per object (kind/name), by severity.
+    objects: BTreeMap<String, [u32; 3]>,
+    /// Finding counts on the namespace itself.
+    own: [u32; 3],
     counts: [u64; 3],
+}
+
+/// The points an object (or a namespace) loses: 30 per critical; 10 per warning and 2 per
+/// info, counted up to 4 warnings and 5 infos. The caps keep correlated checks (a
+/// container with no securityContext fails five of them) from counting as five problems.
+fn penalty(c: &[u32; 3]) -> f64 {
+    f64::from(c[0]) * weight(Severity::Critical)
+        + f64::from(c[1].min(4)) * weight(Severity::Warning)
+        + f64::from(c[2].min(5)) * weight(Severity::Info)
 }
 
 /// Scores `report`'s findings, with every workload in `audited` (namespace, kind/name)
@@ -60,10 +70,15 @@ pub fn score(report: &Report, audited: &[(String, String)]) -> (f64, Vec<Value>)
             .or_default()
             .objects
             .entry(obj.clone())
-            .or_insert(0.0);
+            .or_insert([0; 3]);
     }
     let mut cluster_penalty = 0.0;
-    for f in &report.findings {
+    // Only the audit's findings: in `check`, a crash-looping pod is not a configuration score.
+    let audit_findings = report.findings.iter().filter(|f| {
+        crate::checks::find(&f.code)
+            .is_some_and(|c| c.commands.contains(&crate::checks::Command::Audit))
+    });
+    for f in audit_findings {
         let r = &f.resource;
         let w = weight(f.severity);
         let idx = match f.severity {
@@ -85,18 +100,18 @@ pub fn score(report: &Report, audited: &[(String, String)]) -> (f64, Vec<Value>)
         ) {
             (Some("Namespace"), _, Some(ns)) => {
                 let n = namespaces.entry(ns.to_string()).or_default();
-                n.own += w;
+                n.own[idx] += 1;
                 n.counts[idx] += 1;
             }
             (Some(kind), Some(ns), Some(name)) => {
                 let n = namespaces.entry(ns.to_string()).or_default();
-                *n.objects.entry(format!("{kind}/{name}")).or_insert(0.0) += w;
+                n.objects.entry(format!("{kind}/{name}")).or_insert([0; 3])[idx] += 1;
                 n.counts[idx] += 1;
             }
             // Cluster-scoped objects (Users, Groups, Nodes) are objects of a pseudo-namespace.
             (Some(kind), None, Some(name)) if kind != "Cluster" => {
                 let n = namespaces.entry(CLUSTER_SCOPED.to_string()).or_default();
-                *n.objects.entry(format!("{kind}/{name}")).or_insert(0.0) += w;
+                n.objects.entry(format!("{kind}/{name}")).or_insert([0; 3])[idx] += 1;
                 n.counts[idx] += 1;
             }
             // Conditions of the whole cluster ("no NetworkPolicy anywhere") hit every
@@ -113,11 +128,11 @@ pub fn score(report: &Report, audited: &[(String, String)]) -> (f64, Vec<Value>)
         } else {
             n.objects
                 .values()
-                .map(|p| (100.0 - p).max(0.0))
+                .map(|c| (100.0 - penalty(c)).max(0.0))
                 .sum::<f64>()
                 / objects
         };
-        let score = (mean - n.own).clamp(0.0, 100.0).round();
+        let score = (mean - penalty(&n.own)).clamp(0.0, 100.0).round();
         weighted += score * objects.max(1.0);
         total_objects += objects.max(1.0);
         rows.push(json!({
@@ -146,7 +161,7 @@ mod tests {
     use std::time::UNIX_EPOCH;
 
     const W: CheckMeta = CheckMeta {
-        code: "T1",
+        code: "KD311",
         name: "t",
         title: "t",
         severity: Severity::Warning,

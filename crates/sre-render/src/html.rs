@@ -57,7 +57,8 @@ svg text { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Arial, san
 table { width: 100%; border-collapse: collapse; }
 th, td { text-align: left; vertical-align: top; padding: 8px 10px; border-bottom: 1px solid var(--border); }
 th { background: var(--panel); color: var(--muted); font-size: 11px; text-transform: uppercase; letter-spacing: .04em; }
-td.msg, td.fix { overflow-wrap: anywhere; white-space: pre-line; }
+td.msg { overflow-wrap: anywhere; white-space: pre-line; }
+td.fix { overflow-wrap: anywhere; white-space: pre-wrap; }
 td.msg { width: 30%; } td.fix { width: 24%; } td.res { overflow-wrap: anywhere; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12.5px; }

@@ -221,20 +221,23 @@ pub(crate) fn render(report: &Report) -> Result<String, RenderError> {
             *n += 1;
             result(f, rule_index.get(f.code.as_str()).copied().unwrap_or(0), fp)
         })
-        .chain(report.suppressed.iter().map(|s| {
-            let f = &s.finding;
-            let mut r = result(
-                f,
-                rule_index.get(f.code.as_str()).copied().unwrap_or(0),
-                fingerprint(f, 0),
-            );
-            r.suppressions.push(SarifSuppression {
-                kind: "external",
-                justification: format!("{} ({})", s.reason, s.source),
-            });
-            r
-        }))
         .collect();
+    // Suppressed results share the repeat counter, so two suppressed containers of one pod
+    // keep distinct fingerprints too.
+    let mut results = results;
+    for s in &report.suppressed {
+        let f = &s.finding;
+        let base = fingerprint(f, 0);
+        let n = seen.entry(base).or_insert(0);
+        let fp = if *n == 0 { base } else { fingerprint(f, *n) };
+        *n += 1;
+        let mut r = result(f, rule_index.get(f.code.as_str()).copied().unwrap_or(0), fp);
+        r.suppressions.push(SarifSuppression {
+            kind: "external",
+            justification: format!("{} ({})", s.reason, s.source),
+        });
+        results.push(r);
+    }
 
     let notifications = report
         .errors

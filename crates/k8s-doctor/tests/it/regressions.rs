@@ -293,3 +293,48 @@ fn namespace_findings_can_be_suppressed_by_namespace_annotation() {
     );
     assert!(r.suppressed.iter().any(|s| s.finding.code == "KD350"));
 }
+
+#[test]
+fn audit_semantics_pdb_empty_selector_egress_only_policy_capabilities_host_paths() {
+    let dep = |name: &str, extra: &str| {
+        format!("---\nkind: Deployment\nmetadata: {{name: {name}, namespace: x}}\nspec:\n  replicas: 3\n  template:\n    metadata: {{labels: {{app: {name}}}}}\n    spec:\n{extra}      containers: [{{name: c, image: i:1}}]\n")
+    };
+    let mut yaml = String::from("kind: PodDisruptionBudget\nmetadata: {name: all, namespace: x}\nspec: {maxUnavailable: 1, selector: {}}\n---\nkind: NetworkPolicy\nmetadata: {name: egress, namespace: x}\nspec: {podSelector: {}, policyTypes: [Egress]}\n---\nkind: LimitRange\nmetadata: {name: l, namespace: x}\n");
+    yaml += &dep("a", "      volumes: [{name: k, hostPath: {path: /etc/kubernetes/}}, {name: s, hostPath: {path: /run/k3s/containerd/containerd.sock}}]\n");
+    yaml += "---\nkind: Deployment\nmetadata: {name: b, namespace: x}\nspec:\n  replicas: 3\n  template:\n    metadata: {labels: {app: b}}\n    spec:\n      containers: [{name: c, image: i:1, securityContext: {capabilities: {add: [SYS_TIME, NET_BIND_SERVICE]}}}, {name: d, image: i:1, securityContext: {capabilities: {add: [cap_sys_admin]}}}]\n";
+    let r = run_yaml(Command::Audit, &yaml);
+    assert!(
+        codes(&r, "KD341").is_empty(),
+        "an empty PDB selector covers every pod: {}",
+        lines(&r)
+    );
+    assert!(
+        codes(&r, "KD350")
+            .iter()
+            .any(|(_, m)| m.contains("no NetworkPolicy")),
+        "egress-only policy must not count: {}",
+        lines(&r)
+    );
+    let paths = codes(&r, "KD316");
+    assert_eq!(paths.len(), 2, "{}", lines(&r));
+    let caps = codes(&r, "KD314");
+    assert!(
+        caps.iter().any(|(s, m)| *s == Severity::Warning
+            && m.contains("SYS_TIME")
+            && !m.contains("NET_BIND_SERVICE")),
+        "{caps:?}"
+    );
+    assert!(
+        caps.iter()
+            .any(|(s, m)| *s == Severity::Critical && m.contains("SYS_ADMIN")),
+        "{caps:?}"
+    );
+    // The LimitRange supplies defaults: missing requests are information only.
+    assert!(
+        codes(&r, "KD330")
+            .iter()
+            .all(|(s, m)| *s == Severity::Info && m.contains("LimitRange")),
+        "{}",
+        lines(&r)
+    );
+}

@@ -15,9 +15,11 @@ fn replicated(w: &Workload) -> bool {
 
 fn covering_pdbs<'a>(ctx: &'a Ctx<'_>, w: &'a Workload) -> impl Iterator<Item = &'a Pdb> + 'a {
     ctx.cluster.pdbs.iter().filter(move |p| {
+        // policy/v1: an empty selector selects every pod of the namespace; a missing one none.
         p.namespace == w.namespace
-            && !p.selector.is_empty()
-            && p.selector.matches(&w.template_meta.labels)
+            && p.selector
+                .as_ref()
+                .is_some_and(|s| s.matches(&w.template_meta.labels))
     })
 }
 

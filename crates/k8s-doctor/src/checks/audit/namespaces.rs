@@ -1,8 +1,9 @@
 //! Namespace-level isolation and limits: NetworkPolicies, ResourceQuotas, LimitRanges.
 
 use crate::checks::{check, Ctx};
+use crate::model::{Labels, NetworkPolicy};
 use sre_core::{Finding, Resource};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 /// Namespaces managed by Kubernetes itself.
 const SYSTEM: &[&str] = &["kube-system", "kube-public", "kube-node-lease"];
@@ -20,7 +21,9 @@ fn app_namespaces<'a>(ctx: &Ctx<'a>) -> BTreeSet<&'a str> {
 
 check! {
     /// ### What it does
-    /// Reports application namespaces that run workloads without any NetworkPolicy. When
+    /// Reports application namespaces that run workloads without an Ingress NetworkPolicy
+    /// that selects something (egress-only policies and policies matching no pod do not
+    /// count). When
     /// the snapshot has no NetworkPolicy at all, it reports once, for the cluster (the
     /// policies may simply not have been captured: `kubectl get networkpolicies -A -o yaml`).
     ///
@@ -42,10 +45,14 @@ check! {
 
 fn no_network_policy(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     let namespaces = app_namespaces(ctx);
+    let labels = labels_by_namespace(ctx);
+    // Covered: an Ingress policy that selects something (an egress-only policy, or one whose
+    // selector matches nothing, protects no pod from incoming traffic).
     let covered: BTreeSet<&str> = ctx
         .cluster
         .network_policies
         .iter()
+        .filter(|p| p.is_ingress() && (p.pod_selector.is_empty() || selects_something(&labels, p)))
         .map(|p| p.namespace.as_str())
         .collect();
     let missing: Vec<&str> = namespaces
@@ -96,26 +103,37 @@ check! {
     }
 }
 
+/// Labels of every pod and pod template, by namespace (built once: policies are many).
+fn labels_by_namespace<'a>(ctx: &Ctx<'a>) -> HashMap<&'a str, Vec<&'a Labels>> {
+    let mut m: HashMap<&str, Vec<&Labels>> = HashMap::new();
+    for p in &ctx.cluster.pods {
+        m.entry(p.meta.namespace.as_str())
+            .or_default()
+            .push(&p.meta.labels);
+    }
+    for w in &ctx.cluster.workloads {
+        m.entry(w.namespace.as_str())
+            .or_default()
+            .push(&w.template_meta.labels);
+    }
+    m
+}
+
+fn selects_something(labels: &HashMap<&str, Vec<&Labels>>, p: &NetworkPolicy) -> bool {
+    labels
+        .get(p.namespace.as_str())
+        .is_some_and(|all| all.iter().any(|l| p.pod_selector.matches(l)))
+}
+
 fn policy_selects_nothing(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+    let labels = labels_by_namespace(ctx);
     for p in ctx
         .cluster
         .network_policies
         .iter()
         .filter(|p| !p.pod_selector.is_empty())
     {
-        let pods = ctx
-            .cluster
-            .pods
-            .iter()
-            .filter(|x| x.meta.namespace == p.namespace)
-            .map(|x| &x.meta.labels);
-        let templates = ctx
-            .cluster
-            .workloads
-            .iter()
-            .filter(|w| w.namespace == p.namespace)
-            .map(|w| &w.template_meta.labels);
-        if !pods.chain(templates).any(|l| p.pod_selector.matches(l)) {
+        if !selects_something(&labels, p) {
             out.push(
                 Finding::new(&POLICY_SELECTS_NOTHING.meta, Resource::object("NetworkPolicy", Some(&p.namespace), &p.name), "podSelector matches no pod or pod template in the namespace")
                     .remediation("Fix the podSelector labels (compare with `kubectl get pods --show-labels`) or delete the policy."),

@@ -121,7 +121,8 @@ check! {
     /// ### What it does
     /// Reports probes whose port does not exist on the container: a named port that no
     /// `ports[].name` declares (critical: the probe can never succeed), or a number that is
-    /// not among the declared `containerPort`s when the container declares some (warning).
+    /// not among the declared `containerPort`s when the container declares some (info:
+    /// `ports` is informational, and admin ports are often left out on purpose).
     ///
     /// ### Why it matters
     /// A probe on the wrong port fails forever: readiness keeps the pod out of service,
@@ -161,7 +162,7 @@ fn probe_port_missing(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                                 .map(|p| p.container_port.to_string())
                                 .collect();
                             out.push(finding(
-                                Severity::Warning,
+                                Severity::Info,
                                 format!(
                                     "{kind} port {n} is not among the declared ports ({})",
                                     declared.join(", ")

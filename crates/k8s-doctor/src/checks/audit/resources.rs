@@ -8,7 +8,8 @@ use sre_core::Finding;
 check! {
     /// ### What it does
     /// Reports template containers without CPU or memory requests, or without a memory
-    /// limit. (CPU limits are not required; see KD209.)
+    /// limit (CPU limits are not required; see KD209). Info instead of warning in a
+    /// namespace whose LimitRange supplies defaults.
     ///
     /// ### Why it matters
     /// The scheduler places pods by their requests; a container without them is packed
@@ -40,8 +41,17 @@ fn template_resources(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 missing.push("memory limit".to_string());
             }
             if !missing.is_empty() {
+                // A LimitRange in the namespace fills in defaults at admission: still worth
+                // knowing (defaults rarely fit), but not a risk.
+                let defaulted = ctx.cluster.limit_range_namespaces.contains(&w.namespace);
+                let note = if defaulted {
+                    " (the namespace's LimitRange supplies defaults)"
+                } else {
+                    ""
+                };
                 out.push(
-                    container_finding(&TEMPLATE_RESOURCES.meta, w, c, format!("no {}", missing.join(", ")))
+                    container_finding(&TEMPLATE_RESOURCES.meta, w, c, format!("no {}{note}", missing.join(", ")))
+                        .severity(if defaulted { sre_core::Severity::Info } else { sre_core::Severity::Warning })
                         .evidence("missing", missing.clone())
                         .remediation("resources:\n  requests: {cpu: 100m, memory: 128Mi}\n  limits: {memory: 128Mi}"),
                 );

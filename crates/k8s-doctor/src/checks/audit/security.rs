@@ -188,9 +188,10 @@ const DANGEROUS: &[&str] = &[
 
 check! {
     /// ### What it does
-    /// Reports dangerous added capabilities (`SYS_ADMIN`, `NET_ADMIN`, `SYS_PTRACE`,
-    /// `SYS_MODULE`, `ALL`, ...: critical; `NET_RAW`: warning) and containers that do not
-    /// drop `ALL` (warning).
+    /// Reports added capabilities other than `NET_BIND_SERVICE` (the only one Pod Security
+    /// Standards "restricted" allows): critical for dangerous ones (`SYS_ADMIN`,
+    /// `NET_ADMIN`, `SYS_PTRACE`, `SYS_MODULE`, `ALL`, ...), warning for the others
+    /// (`NET_RAW`, `SYS_TIME`, ...); and containers that do not drop `ALL` (warning).
     ///
     /// ### Why it matters
     /// `SYS_ADMIN` alone allows mounting filesystems and escaping the container; the
@@ -216,18 +217,25 @@ fn capabilities(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 .as_deref()
                 .and_then(|s| s.capabilities.clone())
                 .unwrap_or_default();
-            let norm = |s: &String| s.trim_start_matches("CAP_").to_ascii_uppercase();
+            let norm = |s: &String| {
+                let up = s.to_ascii_uppercase();
+                up.strip_prefix("CAP_").map(str::to_string).unwrap_or(up)
+            };
+            // Pod Security Standards "restricted" allows adding only NET_BIND_SERVICE.
             let added: Vec<String> = caps
                 .add
                 .iter()
                 .map(norm)
-                .filter(|a| DANGEROUS.contains(&a.as_str()))
+                .filter(|a| a != "NET_BIND_SERVICE")
                 .collect();
             if !added.is_empty() {
-                let sev = if added.iter().all(|a| a == "NET_RAW") {
-                    Severity::Warning
-                } else {
+                let sev = if added
+                    .iter()
+                    .any(|a| DANGEROUS.contains(&a.as_str()) && a != "NET_RAW")
+                {
                     Severity::Critical
+                } else {
+                    Severity::Warning
                 };
                 out.push(
                     container_finding(&CAPABILITIES.meta, w, c, format!("adds capabilities {}", added.join(", ")))
@@ -317,13 +325,40 @@ const SENSITIVE: &[&str] = &[
     "/run/crio/crio.sock",
     "/var/run",
     "/run",
+    "/var/run/containerd",
+    "/run/containerd",
+    "/var/run/crio",
+    "/run/crio",
+    "/var/run/docker",
 ];
+
+/// Trees whose every subdirectory is sensitive too (`/etc/kubernetes`, kubelet PKI).
+const SENSITIVE_TREES: &[&str] = &[
+    "/etc",
+    "/root",
+    "/proc",
+    "/sys",
+    "/boot",
+    "/var/lib/kubelet",
+    "/var/lib/docker",
+    "/var/lib/containerd",
+    "/var/lib/etcd",
+];
+
+fn sensitive(path: &str) -> bool {
+    SENSITIVE.contains(&path)
+        || SENSITIVE_TREES.iter().any(|t| {
+            path.strip_prefix(t)
+                .is_some_and(|rest| rest.starts_with('/'))
+        })
+        || path.ends_with(".sock")
+}
 
 check! {
     /// ### What it does
-    /// Reports `hostPath` volumes of sensitive paths: `/`, `/etc`, `/root`, `/proc`, `/sys`,
-    /// kubelet and runtime state, and container runtime sockets (docker, containerd,
-    /// CRI-O).
+    /// Reports `hostPath` volumes of sensitive paths: `/`, `/etc`, `/root`, `/proc`, `/sys`
+    /// and everything below them, kubelet, etcd and runtime state, runtime socket
+    /// directories, and any `*.sock` (docker, containerd, CRI-O sockets).
     ///
     /// ### Why it matters
     /// A container runtime socket is root on the node; `/etc` holds credentials and the
@@ -347,7 +382,7 @@ fn sensitive_host_path(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             let Some(hp) = &v.host_path else { continue };
             let path = hp.path.trim_end_matches('/');
             let path = if path.is_empty() { "/" } else { path };
-            if SENSITIVE.contains(&path) {
+            if sensitive(path) {
                 out.push(
                     Finding::new(&SENSITIVE_HOST_PATH.meta, resource(w), format!("volume {} mounts the host path {path}", v.name))
                         .evidence("volume", v.name.clone())
