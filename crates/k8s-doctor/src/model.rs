@@ -772,6 +772,8 @@ pub struct RawObject {
     pub containers: Option<Vec<ContainerMetrics>>,
     // kubectl version -o json
     pub server_version: Option<VersionInfo>,
+    // ServiceAccount
+    pub automount_service_account_token: Option<bool>,
     // RBAC
     pub rules: Option<Vec<PolicyRule>>,
     pub role_ref: Option<RoleRef>,
@@ -912,6 +914,8 @@ pub struct Workload {
     pub selector: Option<LabelSelector>,
     /// The object's `sre.dev/ignore` annotation.
     pub ignore: Vec<String>,
+    /// The object's own labels (the pod template's are in `template_meta`).
+    pub labels: Labels,
     /// Labels and annotations of the pod template.
     pub template_meta: Meta,
     /// The pod template's spec (containers keep their audit fields).
@@ -974,6 +978,8 @@ pub struct Cluster {
     pub pdbs: Vec<Pdb>,
     pub roles: Vec<Role>,
     pub bindings: Vec<Binding>,
+    /// ServiceAccounts with `automountServiceAccountToken: false`, as `(namespace, name)`.
+    pub no_automount_accounts: std::collections::HashSet<(String, String)>,
     pub network_policies: Vec<NetworkPolicy>,
     /// Namespaces that have a ResourceQuota / a LimitRange.
     pub quota_namespaces: std::collections::BTreeSet<String>,
@@ -1036,6 +1042,7 @@ impl Cluster {
                         o.metadata.namespace.clone(),
                         o.metadata.name.clone(),
                         o.metadata.ignore.clone(),
+                        o.metadata.labels.clone(),
                         o.spec,
                     );
                 }
@@ -1109,6 +1116,13 @@ impl Cluster {
                 desired_healthy: o.status.desired_healthy,
                 expected_pods: o.status.expected_pods,
             }),
+            "ServiceAccount" => {
+                if o.automount_service_account_token == Some(false) {
+                    self.no_automount_accounts
+                        .insert((o.metadata.namespace, o.metadata.name));
+                }
+                self.other_objects += 1;
+            }
             "Role" | "ClusterRole" => self.roles.push(Role {
                 kind: o.kind,
                 namespace: o.metadata.namespace,
@@ -1155,6 +1169,7 @@ impl Cluster {
                 replicas: None,
                 selector: None,
                 ignore: o.metadata.ignore.clone(),
+                labels: o.metadata.labels.clone(),
                 template_meta: o.metadata.clone(),
                 spec,
             });
@@ -1186,6 +1201,7 @@ impl Cluster {
         namespace: String,
         name: String,
         ignore: Vec<String>,
+        labels: Labels,
         spec: Spec,
     ) {
         let replicas = spec.replicas;
@@ -1204,6 +1220,7 @@ impl Cluster {
             replicas,
             selector,
             ignore,
+            labels,
             template_meta: template.metadata,
             spec: template.spec,
         });
@@ -1305,6 +1322,8 @@ impl Cluster {
         self.namespace_ignore.extend(other.namespace_ignore);
         self.pdbs.extend(other.pdbs);
         self.roles.extend(other.roles);
+        self.no_automount_accounts
+            .extend(other.no_automount_accounts);
         self.bindings.extend(other.bindings);
         self.network_policies.extend(other.network_policies);
         self.quota_namespaces.extend(other.quota_namespaces);

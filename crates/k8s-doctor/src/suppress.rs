@@ -154,7 +154,8 @@ pub fn wildcard(pattern: &str, text: &str) -> bool {
 
 /// Labels and annotation codes of every object a finding can name.
 struct Objects<'a> {
-    labels: HashMap<(&'a str, &'a str, &'a str), &'a Labels>,
+    /// The object's labels, and for workloads also its pod template's.
+    labels: HashMap<(&'a str, &'a str, &'a str), Vec<&'a Labels>>,
     ignore: HashMap<(&'a str, &'a str, &'a str), &'a [String]>,
 }
 
@@ -163,21 +164,21 @@ fn objects(cluster: &Cluster) -> Objects<'_> {
     let mut ignore = HashMap::new();
     for w in &cluster.workloads {
         let key = (w.kind.as_str(), w.namespace.as_str(), w.name.as_str());
-        labels.insert(key, &w.template_meta.labels);
+        labels.insert(key, vec![&w.labels, &w.template_meta.labels]);
         if !w.ignore.is_empty() {
             ignore.insert(key, w.ignore.as_slice());
         }
     }
     for p in &cluster.pods {
         let key = ("Pod", p.meta.namespace.as_str(), p.meta.name.as_str());
-        labels.entry(key).or_insert(&p.meta.labels);
+        labels.entry(key).or_insert_with(|| vec![&p.meta.labels]);
         if !p.meta.ignore.is_empty() {
             ignore.insert(key, p.meta.ignore.as_slice());
         }
     }
     for n in &cluster.nodes {
         let key = ("Node", "", n.meta.name.as_str());
-        labels.insert(key, &n.meta.labels);
+        labels.insert(key, vec![&n.meta.labels]);
         if !n.meta.ignore.is_empty() {
             ignore.insert(key, n.meta.ignore.as_slice());
         }
@@ -213,13 +214,14 @@ fn rule_matches(rule: &Rule, f: &Finding, objects: &Objects<'_>) -> bool {
         }
     }
     if !rule.labels.is_empty() {
-        let Some(labels) = objects.labels.get(&key(r)) else {
+        let Some(sets) = objects.labels.get(&key(r)) else {
             return false;
         };
+        // Every rule label must be on the object or on its pod template.
         if !rule
             .labels
             .iter()
-            .all(|(k, v)| labels.get(k) == Some(v.as_str()))
+            .all(|(k, v)| sets.iter().any(|l| l.get(k) == Some(v.as_str())))
         {
             return false;
         }

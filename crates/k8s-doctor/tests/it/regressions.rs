@@ -338,3 +338,11 @@ fn audit_semantics_pdb_empty_selector_egress_only_policy_capabilities_host_paths
         lines(&r)
     );
 }
+
+#[test]
+fn automount_disabled_on_the_service_account_counts() {
+    let dep = "kind: Deployment\nmetadata: {name: a, namespace: x}\nspec:\n  template:\n    spec:\n      containers: [{name: c, image: i:1}]\n";
+    assert_eq!(codes(&run_yaml(Command::Audit, dep), "KD318").len(), 1);
+    let with_sa = format!("{dep}---\nkind: ServiceAccount\nmetadata: {{name: default, namespace: x}}\nautomountServiceAccountToken: false\n");
+    assert!(codes(&run_yaml(Command::Audit, &with_sa), "KD318").is_empty());
+}

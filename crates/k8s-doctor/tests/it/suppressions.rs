@@ -191,3 +191,27 @@ fn annotations_on_objects_and_namespaces() {
     assert!(suppressed(&r, "KD320", "Deployment lab/toy")
         .is_some_and(|(_, src)| src.contains("Namespace lab")));
 }
+
+#[test]
+fn label_rules_match_the_objects_own_labels_too() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let yaml = "kind: Deployment\nmetadata:\n  name: legacy\n  namespace: x\n  labels: {team: legacy}\nspec:\n  replicas: 2\n  template:\n    metadata: {labels: {app: legacy}}\n    spec:\n      containers: [{name: c, image: i:1, securityContext: {privileged: true}}]\n";
+    std::fs::write(dir.path().join("d.yaml"), yaml).expect("write");
+    let mut r = rule("KD313", None, None, None);
+    r.labels.insert("team".into(), "legacy".into());
+    let s = Suppressions::new(&[r], None, &[]).expect("rules");
+    let rep = k8s_doctor::report_with(
+        Command::Audit,
+        &[dir.path().to_path_buf()],
+        &[],
+        Thresholds::default(),
+        &s,
+        now(),
+    )
+    .expect("loads");
+    assert!(
+        suppressed(&rep, "KD313", "Deployment x/legacy").is_some(),
+        "{}",
+        lines(&rep)
+    );
+}

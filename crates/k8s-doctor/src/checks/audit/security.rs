@@ -444,7 +444,8 @@ fn seccomp(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
 check! {
     /// ### What it does
     /// Reports workloads that run under the namespace's `default` service account with its
-    /// token automounted (`automountServiceAccountToken` not false on the pod).
+    /// token automounted: `automountServiceAccountToken` not false on the pod, nor (when the
+    /// pod does not say) on the ServiceAccount.
     ///
     /// ### Why it matters
     /// A workload that uses the `default` account needs no API access, yet every pod gets a
@@ -470,7 +471,15 @@ fn automount_token(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         } else {
             w.spec.service_account_name.as_str()
         };
-        if sa == "default" && w.spec.automount_service_account_token != Some(false) {
+        // The pod's setting wins; without one, the ServiceAccount's applies.
+        let disabled = match w.spec.automount_service_account_token {
+            Some(v) => !v,
+            None => ctx
+                .cluster
+                .no_automount_accounts
+                .contains(&(w.namespace.clone(), sa.to_string())),
+        };
+        if sa == "default" && !disabled {
             out.push(
                 Finding::new(&AUTOMOUNT_TOKEN.meta, resource(w), "runs as the default service account with its API token mounted")
                     .remediation("Set automountServiceAccountToken: false in the pod spec (or give the workload its own service account if it calls the API)."),
