@@ -146,8 +146,14 @@ fn pdb_blocks(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             continue;
         };
         out.push(
-            Finding::new(&PDB_BLOCKS_EVICTIONS.meta, Resource::object("PodDisruptionBudget", Some(&p.namespace), &p.name), format!("{reason}: node drains will hang"))
-                .remediation("Allow at least one disruption: maxUnavailable: 1, or minAvailable below the replica count."),
+            Finding::new(
+                &PDB_BLOCKS_EVICTIONS.meta,
+                Resource::object("PodDisruptionBudget", Some(&p.namespace), &p.name),
+                format!("{reason}: node drains will hang"),
+            )
+            .remediation(
+                "spec:\n  maxUnavailable: 1   # or a minAvailable below the replica count",
+            ),
         );
     }
 }

@@ -50,7 +50,7 @@ fn image_latest(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             out.push(
                 container_finding(&IMAGE_LATEST_TAG.meta, w, c, format!("image `{}` has no fixed tag", c.image))
                     .evidence("image", c.image.clone())
-                    .remediation("Use an immutable version tag or a digest, e.g. `nginx:1.25.4` or `nginx@sha256:...`."),
+                    .remediation("image: nginx:1.25.4        # a version tag\n# or, immutable: image: nginx@sha256:<digest>"),
             );
         }
     }
@@ -93,7 +93,7 @@ fn image_pull_policy(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             out.push(
                 container_finding(&IMAGE_PULL_POLICY.meta, w, c, msg)
                     .evidence("imagePullPolicy", policy)
-                    .remediation("Pin the image to a version tag or digest (then IfNotPresent is right), or use imagePullPolicy: Always."),
+                    .remediation("image: ghcr.io/acme/api:2.4.1   # pinned: IfNotPresent is then right\nimagePullPolicy: IfNotPresent\n# or keep the moving tag and always pull:\n# imagePullPolicy: Always"),
             );
         }
     }

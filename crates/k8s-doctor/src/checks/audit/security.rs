@@ -88,7 +88,7 @@ fn writable_root(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             {
                 out.push(
                     container_finding(&WRITABLE_ROOT_FS.meta, w, c, "readOnlyRootFilesystem is not true".into())
-                        .remediation("Set readOnlyRootFilesystem: true and mount an emptyDir where the program writes (/tmp, caches)."),
+                        .remediation("securityContext:\n  readOnlyRootFilesystem: true\n# and give the program somewhere to write:\nvolumeMounts: [{name: tmp, mountPath: /tmp}]\n# pod spec:\nvolumes: [{name: tmp, emptyDir: {}}]"),
                 );
             }
         }
@@ -131,7 +131,7 @@ fn privilege_escalation(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                         c,
                         "allowPrivilegeEscalation is not false".into(),
                     )
-                    .remediation("Set securityContext.allowPrivilegeEscalation: false."),
+                    .remediation("securityContext:\n  allowPrivilegeEscalation: false"),
                 );
             }
         }
@@ -164,7 +164,7 @@ fn privileged(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             if c.security_context.as_deref().and_then(|s| s.privileged) == Some(true) {
                 out.push(
                     container_finding(&PRIVILEGED.meta, w, c, "privileged: true".into())
-                        .remediation("Remove privileged: true; add only the specific capability the program needs."),
+                        .remediation("securityContext:\n  privileged: false\n  capabilities:\n    drop: [ALL]\n    add: [NET_ADMIN]   # only the capability the program really needs"),
                 );
             }
         }
@@ -297,7 +297,7 @@ fn host_namespaces(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             out.push(
                 Finding::new(&HOST_NAMESPACES.meta, resource(w), format!("shares the node's namespaces: {}", shared.join(", ")))
                     .evidence("namespaces", shared.clone())
-                    .remediation("Remove hostNetwork/hostPID/hostIPC unless this is a node agent that needs them (then suppress the finding with a reason)."),
+                    .remediation("# pod spec (if this is a node agent that needs them, suppress the finding with a reason):\nhostNetwork: false\nhostPID: false\nhostIPC: false"),
             );
         }
     }
@@ -387,7 +387,7 @@ fn sensitive_host_path(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                     Finding::new(&SENSITIVE_HOST_PATH.meta, resource(w), format!("volume {} mounts the host path {path}", v.name))
                         .evidence("volume", v.name.clone())
                         .evidence("path", path)
-                        .remediation("Use a ConfigMap, Secret, emptyDir or PersistentVolume instead of the node's filesystem."),
+                        .remediation("# replace the hostPath volume with a ConfigMap, Secret, emptyDir or PersistentVolumeClaim, e.g.\nvolumes:\n- name: data\n  emptyDir: {}"),
                 );
             }
         }
