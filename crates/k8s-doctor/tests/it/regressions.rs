@@ -346,3 +346,19 @@ fn automount_disabled_on_the_service_account_counts() {
     let with_sa = format!("{dep}---\nkind: ServiceAccount\nmetadata: {{name: default, namespace: x}}\nautomountServiceAccountToken: false\n");
     assert!(codes(&run_yaml(Command::Audit, &with_sa), "KD318").is_empty());
 }
+
+#[test]
+fn rbac_wildcards_imply_escalation_and_workload_creation_is_pod_creation() {
+    let yaml = "kind: ClusterRole\nmetadata: {name: rbac-all}\nrules: [{apiGroups: [rbac.authorization.k8s.io], resources: [clusterrolebindings], verbs: [\"*\"]}]\n---\nkind: ClusterRoleBinding\nmetadata: {name: a}\nroleRef: {kind: ClusterRole, name: rbac-all}\nsubjects: [{kind: ServiceAccount, name: a, namespace: ops}]\n---\nkind: ClusterRole\nmetadata: {name: one-binding}\nrules: [{apiGroups: [rbac.authorization.k8s.io], resources: [clusterroles], verbs: [bind], resourceNames: [viewer]}]\n---\nkind: ClusterRoleBinding\nmetadata: {name: b}\nroleRef: {kind: ClusterRole, name: one-binding}\nsubjects: [{kind: ServiceAccount, name: b, namespace: ops}]\n---\nkind: Role\nmetadata: {name: deployer, namespace: ops}\nrules: [{apiGroups: [apps], resources: [deployments], verbs: [create, update]}]\n---\nkind: RoleBinding\nmetadata: {name: c, namespace: ops}\nroleRef: {kind: Role, name: deployer}\nsubjects: [{kind: ServiceAccount, name: c, namespace: ops}]\n";
+    let r = run_yaml(Command::Audit, yaml);
+    let esc = codes(&r, "KD374");
+    assert_eq!(esc.len(), 1, "{}", lines(&r));
+    assert!(esc[0].1.contains("escalate, bind"), "{}", esc[0].1);
+    assert!(
+        r.findings.iter().any(|f| f.code == "KD373"
+            && f.resource.to_string() == "ServiceAccount ops/c"
+            && f.message.contains("create deployments")),
+        "{}",
+        lines(&r)
+    );
+}

@@ -276,9 +276,11 @@ fn secrets_cluster_wide(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
 
 check! {
     /// ### What it does
-    /// Reports subjects that can create pods or exec/attach into them (`create` on `pods`,
-    /// `pods/exec` or `pods/attach`). The default `admin`/`edit` roles bound in one
-    /// namespace are the normal way to run a team's namespace and are not reported.
+    /// Reports subjects that can run code in pods: create pods, `pods/exec` or
+    /// `pods/attach`; update `pods/ephemeralcontainers`; get `nodes/proxy` (the kubelet
+    /// API); or create Deployments, DaemonSets, StatefulSets, Jobs or CronJobs. The default
+    /// `admin`/`edit` roles bound in one namespace are the normal way to run a team's
+    /// namespace and are not reported.
     ///
     /// ### Why it matters
     /// Creating a pod lets a subject mount any Secret and run as any ServiceAccount of the
@@ -301,13 +303,29 @@ fn pod_exec(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         if r.name == "cluster-admin" || is_default_namespaced_grant(b, r) {
             continue;
         }
-        let what: Vec<&str> = ["pods", "pods/exec", "pods/attach"]
-            .into_iter()
-            .filter(|res| r.rules.iter().any(|rule| grants(rule, "create", "", res)))
+        // Creating any pod-creating workload is creating pods; ephemeral containers and the
+        // kubelet proxy are exec by another door.
+        let rights: [(&str, &str, &str); 11] = [
+            ("create", "", "pods"),
+            ("create", "", "pods/exec"),
+            ("create", "", "pods/attach"),
+            ("update", "", "pods/ephemeralcontainers"),
+            ("patch", "", "pods/ephemeralcontainers"),
+            ("get", "", "nodes/proxy"),
+            ("create", "apps", "deployments"),
+            ("create", "apps", "daemonsets"),
+            ("create", "apps", "statefulsets"),
+            ("create", "batch", "jobs"),
+            ("create", "batch", "cronjobs"),
+        ];
+        let what: Vec<String> = rights
+            .iter()
+            .filter(|(verb, group, res)| r.rules.iter().any(|rule| grants(rule, verb, group, res)))
+            .map(|(verb, _, res)| format!("{verb} {res}"))
             .collect();
         if !what.is_empty() {
             out.push(
-                finding(&POD_EXEC.meta, b, s, r, format!("can create {}", what.join(", ")))
+                finding(&POD_EXEC.meta, b, s, r, format!("can {}", what.join(", ")))
                     .remediation("Let controllers (Deployments) create pods; give humans exec only through a time-limited role."),
             );
         }
@@ -316,8 +334,10 @@ fn pod_exec(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
 
 check! {
     /// ### What it does
-    /// Reports subjects holding the `escalate`, `bind` or `impersonate` verbs (except the
-    /// default `admin`/`edit` roles bound in one namespace).
+    /// Reports subjects holding `escalate` or `bind` on RBAC roles and bindings, or
+    /// `impersonate` on users, groups or service accounts, including through wildcard verbs
+    /// or resources; rules limited by `resourceNames` and the default `admin`/`edit` roles
+    /// bound in one namespace are not reported.
     ///
     /// ### Why it matters
     /// `escalate` and `bind` let a subject grant itself any permission; `impersonate` lets
@@ -340,10 +360,42 @@ fn escalation_verbs(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         if r.name == "cluster-admin" || is_default_namespaced_grant(b, r) {
             continue;
         }
-        let verbs: Vec<&str> = ["escalate", "bind", "impersonate"]
-            .into_iter()
-            .filter(|v| r.rules.iter().any(|rule| rule.verbs.iter().any(|x| x == v)))
-            .collect();
+        // A wildcard verb on RBAC objects includes escalate and bind; on users, groups or
+        // service accounts it includes impersonate. Rules limited by resourceNames are
+        // scoped on purpose and not reported.
+        let rbac = [
+            "roles",
+            "clusterroles",
+            "rolebindings",
+            "clusterrolebindings",
+        ];
+        let who = [
+            "users",
+            "groups",
+            "serviceaccounts",
+            "userextras/scopes",
+            "uids",
+        ];
+        let holds = |verb: &str, group: &str, resources: &[&str]| {
+            r.rules
+                .iter()
+                .any(|rule| resources.iter().any(|res| grants(rule, verb, group, res)))
+        };
+        let verbs: Vec<&str> = [
+            (
+                "escalate",
+                holds("escalate", "rbac.authorization.k8s.io", &rbac),
+            ),
+            ("bind", holds("bind", "rbac.authorization.k8s.io", &rbac)),
+            (
+                "impersonate",
+                holds("impersonate", "", &who)
+                    || holds("impersonate", "authentication.k8s.io", &who),
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(v, on)| on.then_some(v))
+        .collect();
         if !verbs.is_empty() {
             out.push(
                 finding(&ESCALATION_VERBS.meta, b, s, r, format!("holds {}", verbs.join(", ")))
