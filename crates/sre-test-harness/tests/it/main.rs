@@ -3,6 +3,7 @@
 //! One test binary with a module per area (see STYLE.md, "Tests").
 
 mod cli;
+mod kube;
 mod program;
 mod service;
 
