@@ -4,7 +4,9 @@
 //! First slice: `/version`, `/livez`, `/readyz`, `/healthz`, discovery (`/api`, `/apis`,
 //! resource lists per group version with namespaced flags and verbs), list (cluster-wide and
 //! per namespace) with `limit`/`continue`, `labelSelector` and `fieldSelector`, get, and
-//! `Status` objects for errors. Checked against the real `kubectl` in this crate's tests.
+//! `Status` objects for errors; bearer-token authentication and fault knobs (403 per
+//! resource and verb, latency, every n-th request failing with 429/5xx and `Retry-After`, a
+//! failing `/readyz`). Checked against the real `kubectl` in this crate's tests.
 //!
 //! ```no_run
 //! let server = sre_test_harness::kube::KubeTestServer::start(vec![]).expect("starts");
@@ -13,7 +15,8 @@
 
 use serde_json::{json, Map, Value};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// `(kind, plural, group, version, namespaced)` of every resource the server knows.
 pub const RESOURCES: &[(&str, &str, &str, &str, bool)] = &[
@@ -125,6 +128,24 @@ pub struct KubeTestServer {
     dir: tempfile::TempDir,
     server: Arc<tiny_http::Server>,
     thread: Option<std::thread::JoinHandle<()>>,
+    faults: Arc<Mutex<Faults>>,
+}
+
+/// Fault knobs, changeable while the server runs. Deterministic (every n-th request), so
+/// tests do not depend on chance.
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    /// Bearer token every request must carry (`None`: no authentication).
+    pub token: Option<String>,
+    /// `(resource plural, verb)` pairs answered with 403 Forbidden; `*` matches any.
+    pub deny: Vec<(String, String)>,
+    /// Delay before every answer.
+    pub latency: Duration,
+    /// Every n-th resource request fails with `(status code, Retry-After seconds)`.
+    pub fail_every: Option<(u64, u16, u32)>,
+    /// When set, `/readyz` fails and names this check.
+    pub unready: Option<String>,
+    requests: u64,
 }
 
 impl KubeTestServer {
@@ -140,19 +161,32 @@ impl KubeTestServer {
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
         write_kubeconfig(&dir.path().join("kubeconfig"), &url).map_err(|e| e.to_string())?;
         let state = Arc::new(objects);
-        let srv = Arc::clone(&server);
+        let faults = Arc::new(Mutex::new(Faults::default()));
+        let (srv, f) = (Arc::clone(&server), Arc::clone(&faults));
         let thread = std::thread::spawn(move || {
             for request in srv.incoming_requests() {
-                let (status, body) = handle(&state, request.method(), request.url());
-                let response = tiny_http::Response::from_string(body)
-                    .with_status_code(status)
-                    .with_header(
-                        tiny_http::Header::from_bytes(
-                            &b"Content-Type"[..],
-                            &b"application/json"[..],
-                        )
-                        .expect("static header"),
-                    );
+                let auth = request
+                    .headers()
+                    .iter()
+                    .find(|h| h.field.equiv("Authorization"))
+                    .map(|h| h.value.as_str().to_string());
+                let (code, body, retry_after) =
+                    serve(&state, &f, request.method(), request.url(), auth.as_deref());
+                let mut response = tiny_http::Response::from_string(body).with_status_code(code);
+                let path = request.url().split('?').next().unwrap_or("");
+                let content_type = if matches!(path, "/livez" | "/readyz" | "/healthz") {
+                    "text/plain; charset=utf-8"
+                } else {
+                    "application/json"
+                };
+                let headers = [("Content-Type", content_type.to_string())]
+                    .into_iter()
+                    .chain(retry_after.map(|s| ("Retry-After", s.to_string())));
+                for (k, v) in headers {
+                    if let Ok(h) = tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()) {
+                        response.add_header(h);
+                    }
+                }
                 let _ = request.respond(response);
             }
         });
@@ -161,11 +195,26 @@ impl KubeTestServer {
             dir,
             server,
             thread: Some(thread),
+            faults,
         })
     }
 
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// Changes the fault knobs (and writes the token into the kubeconfig when it changes).
+    pub fn set_faults(&self, update: impl FnOnce(&mut Faults)) -> std::io::Result<()> {
+        let token = {
+            let mut f = self
+                .faults
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            update(&mut f);
+            f.requests = 0;
+            f.token.clone()
+        };
+        write_kubeconfig_with_token(&self.kubeconfig(), &self.url, token.as_deref())
     }
 
     /// A kubeconfig whose current context points at this server.
@@ -185,12 +234,114 @@ impl Drop for KubeTestServer {
 
 /// Writes a kubeconfig for `url` (plain HTTP on loopback, no credentials).
 pub fn write_kubeconfig(path: &Path, url: &str) -> std::io::Result<()> {
+    write_kubeconfig_with_token(path, url, None)
+}
+
+/// Writes a kubeconfig for `url` with an optional bearer token.
+pub fn write_kubeconfig_with_token(
+    path: &Path,
+    url: &str,
+    token: Option<&str>,
+) -> std::io::Result<()> {
+    let user = match token {
+        Some(t) => format!("{{token: \"{t}\"}}"),
+        None => "{}".to_string(),
+    };
     std::fs::write(
         path,
         format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: test\n  cluster: {{server: \"{url}\"}}\ncontexts:\n- name: test\n  context: {{cluster: test, user: test}}\ncurrent-context: test\nusers:\n- name: test\n  user: {{}}\n"
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: test\n  cluster: {{server: \"{url}\"}}\ncontexts:\n- name: test\n  context: {{cluster: test, user: test}}\ncurrent-context: test\nusers:\n- name: test\n  user: {user}\n"
         ),
     )
+}
+
+/// Applies authentication and fault knobs, then routes. Returns code, body, Retry-After.
+fn serve(
+    objects: &[Value],
+    faults: &Mutex<Faults>,
+    method: &tiny_http::Method,
+    url: &str,
+    auth: Option<&str>,
+) -> (u16, String, Option<u32>) {
+    let (latency, verdict) = {
+        let mut f = faults
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let path = url.split('?').next().unwrap_or(url);
+        let verdict = fault_verdict(&mut f, path, auth);
+        (f.latency, verdict)
+    };
+    if !latency.is_zero() {
+        std::thread::sleep(latency);
+    }
+    if let Some(v) = verdict {
+        return v;
+    }
+    let (code, body) = handle(objects, method, url);
+    (code, body, None)
+}
+
+fn fault_verdict(
+    f: &mut Faults,
+    path: &str,
+    auth: Option<&str>,
+) -> Option<(u16, String, Option<u32>)> {
+    if let Some(t) = &f.token {
+        if auth != Some(format!("Bearer {t}").as_str()) {
+            let (c, b) = status(401, "Unauthorized", "Unauthorized".to_string());
+            return Some((c, b, None));
+        }
+    }
+    if path == "/readyz" {
+        if let Some(check) = &f.unready {
+            return Some((
+                500,
+                format!("[+]ping ok\n[-]{check} failed: reason withheld\nreadyz check failed\n"),
+                None,
+            ));
+        }
+    }
+    let is_resource = path.starts_with("/api/") || path.starts_with("/apis/");
+    if !is_resource {
+        return None;
+    }
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    // /api/v1/<plural>[/<name>] or /api/v1/namespaces/<ns>/<plural>[/<name>] (and /apis/g/v/...)
+    let rest: &[&str] = if parts.first() == Some(&"api") {
+        parts.get(2..).unwrap_or(&[])
+    } else {
+        parts.get(3..).unwrap_or(&[])
+    };
+    let (plural, verb) = match rest {
+        ["namespaces", _, plural] | [plural] => (*plural, "list"),
+        ["namespaces", _, plural, _] | [plural, _] => (*plural, "get"),
+        _ => ("", ""),
+    };
+    if !plural.is_empty()
+        && f.deny
+            .iter()
+            .any(|(r, v)| (r == "*" || r == plural) && (v == "*" || v == verb))
+    {
+        let (c, b) = status(
+            403,
+            "Forbidden",
+            format!("{plural} is forbidden: User \"test\" cannot {verb} resource \"{plural}\""),
+        );
+        return Some((c, b, None));
+    }
+    if let Some((every, code, retry)) = f.fail_every {
+        f.requests += 1;
+        if every > 0 && f.requests.is_multiple_of(every) {
+            let reason = if code == 429 {
+                "TooManyRequests"
+            } else {
+                "ServiceUnavailable"
+            };
+            let (c, b) = status(code, reason, "injected failure".to_string());
+            return Some((c, b, Some(retry)));
+        }
+    }
+    None
 }
 
 fn status(code: u16, reason: &str, message: String) -> (u16, String) {
