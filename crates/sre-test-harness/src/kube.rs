@@ -1,9 +1,10 @@
 //! A Kubernetes API test server: the real REST protocol over objects loaded from snapshot
 //! files, for testing clients (ours and `kubectl`) where no kube-apiserver can run.
 //!
-//! First slice: `/version`, `/livez`, `/readyz`, `/healthz`, discovery (`/api`, `/apis`,
+//! Serves `/version`, `/livez`, `/readyz`, `/healthz`, discovery (`/api`, `/apis`,
 //! resource lists per group version with namespaced flags and verbs), list (cluster-wide and
-//! per namespace) with `limit`/`continue`, `labelSelector` and `fieldSelector`, get, and
+//! per namespace) with `limit`/`continue`, `labelSelector` and `fieldSelector`, get, create,
+//! update, merge and JSON patch, delete (finalizers set a `deletionTimestamp`), and
 //! `Status` objects for errors; bearer-token authentication and fault knobs (403 per
 //! resource and verb, latency, every n-th request failing with 429/5xx and `Retry-After`, a
 //! failing `/readyz`). Checked against the real `kubectl` in this crate's tests.
@@ -75,7 +76,9 @@ pub const RESOURCES: &[(&str, &str, &str, &str, bool)] = &[
     ("PodMetrics", "pods", "metrics.k8s.io", "v1beta1", true),
 ];
 
-const VERBS: [&str; 3] = ["get", "list", "watch"];
+const VERBS: [&str; 7] = [
+    "get", "list", "create", "update", "patch", "delete", "watch",
+];
 
 /// Loads objects from snapshot files (YAML, multi-document YAML, JSON, `List` and typed
 /// lists); items of typed lists get their kind from the list.
@@ -160,18 +163,29 @@ impl KubeTestServer {
         let url = format!("http://127.0.0.1:{port}");
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
         write_kubeconfig(&dir.path().join("kubeconfig"), &url).map_err(|e| e.to_string())?;
-        let state = Arc::new(objects);
+        let state = Arc::new(Mutex::new(objects));
         let faults = Arc::new(Mutex::new(Faults::default()));
         let (srv, f) = (Arc::clone(&server), Arc::clone(&faults));
         let thread = std::thread::spawn(move || {
-            for request in srv.incoming_requests() {
-                let auth = request
-                    .headers()
-                    .iter()
-                    .find(|h| h.field.equiv("Authorization"))
-                    .map(|h| h.value.as_str().to_string());
-                let (code, body, retry_after) =
-                    serve(&state, &f, request.method(), request.url(), auth.as_deref());
+            for mut request in srv.incoming_requests() {
+                let header = |name: &'static str| {
+                    request
+                        .headers()
+                        .iter()
+                        .find(|h| h.field.equiv(name))
+                        .map(|h| h.value.as_str().to_string())
+                };
+                let (auth, ctype) = (header("Authorization"), header("Content-Type"));
+                let mut payload = String::new();
+                let _ = std::io::Read::read_to_string(request.as_reader(), &mut payload);
+                let call = Call {
+                    method: request.method().clone(),
+                    url: request.url().to_string(),
+                    auth,
+                    content_type: ctype.unwrap_or_default(),
+                    body: payload,
+                };
+                let (code, body, retry_after) = serve(&state, &f, &call);
                 let mut response = tiny_http::Response::from_string(body).with_status_code(code);
                 let path = request.url().split('?').next().unwrap_or("");
                 let content_type = if matches!(path, "/livez" | "/readyz" | "/healthz") {
@@ -256,19 +270,34 @@ pub fn write_kubeconfig_with_token(
 }
 
 /// Applies authentication and fault knobs, then routes. Returns code, body, Retry-After.
+/// One HTTP request, as the router needs it.
+struct Call {
+    method: tiny_http::Method,
+    url: String,
+    auth: Option<String>,
+    content_type: String,
+    body: String,
+}
+
 fn serve(
-    objects: &[Value],
+    objects: &Mutex<Vec<Value>>,
     faults: &Mutex<Faults>,
-    method: &tiny_http::Method,
-    url: &str,
-    auth: Option<&str>,
+    call: &Call,
 ) -> (u16, String, Option<u32>) {
     let (latency, verdict) = {
         let mut f = faults
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let path = url.split('?').next().unwrap_or(url);
-        let verdict = fault_verdict(&mut f, path, auth);
+        let path = call.url.split('?').next().unwrap_or(&call.url);
+        let verb = match call.method {
+            tiny_http::Method::Get => None,
+            tiny_http::Method::Post => Some("create"),
+            tiny_http::Method::Put => Some("update"),
+            tiny_http::Method::Patch => Some("patch"),
+            tiny_http::Method::Delete => Some("delete"),
+            _ => None,
+        };
+        let verdict = fault_verdict(&mut f, path, verb, call.auth.as_deref());
         (f.latency, verdict)
     };
     if !latency.is_zero() {
@@ -277,13 +306,207 @@ fn serve(
     if let Some(v) = verdict {
         return v;
     }
-    let (code, body) = handle(objects, method, url);
+    let mut objects = objects
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let (code, body) = if call.method == tiny_http::Method::Get {
+        handle(&objects, &call.method, &call.url)
+    } else {
+        write(&mut objects, call)
+    };
     (code, body, None)
+}
+
+/// POST (create), PUT (update), PATCH (JSON merge patch; strategic merge patches are
+/// applied as merge patches, which covers maps and whole-list replacement) and DELETE
+/// (honouring finalizers with a `deletionTimestamp`).
+fn write(objects: &mut Vec<Value>, call: &Call) -> (u16, String) {
+    let path = call.url.split('?').next().unwrap_or(&call.url);
+    let parts: Vec<&str> = path
+        .trim_matches('/')
+        .split('/')
+        .filter(|p| !p.is_empty())
+        .collect();
+    let (group, version, rest): (&str, &str, &[&str]) = match parts.as_slice() {
+        ["api", "v1", rest @ ..] => ("", "v1", rest),
+        ["apis", g, v, rest @ ..] => (g, v, rest),
+        _ => {
+            return status(
+                404,
+                "NotFound",
+                format!("the server could not find the requested resource ({path})"),
+            )
+        }
+    };
+    let (namespace, plural, name) = match rest {
+        ["namespaces", ns, plural] => (Some(*ns), *plural, None),
+        ["namespaces", ns, plural, name] => (Some(*ns), *plural, Some(*name)),
+        [plural] => (None, *plural, None),
+        [plural, name] => (None, *plural, Some(*name)),
+        _ => return status(404, "NotFound", "unknown path".to_string()),
+    };
+    let Some(&(kind, ..)) = RESOURCES
+        .iter()
+        .find(|r| r.1 == plural && r.2 == group && r.3 == version)
+    else {
+        return status(
+            404,
+            "NotFound",
+            format!("the server could not find the requested resource ({plural})"),
+        );
+    };
+    let same = |o: &Value, n: &str| {
+        o.get("kind").and_then(Value::as_str) == Some(kind)
+            && o.pointer("/metadata/name").and_then(Value::as_str) == Some(n)
+            && namespace.is_none_or(|ns| {
+                o.pointer("/metadata/namespace").and_then(Value::as_str) == Some(ns)
+            })
+    };
+    let parse = |body: &str| {
+        serde_json::from_str::<Value>(body)
+            .map_err(|e| status(400, "BadRequest", format!("invalid JSON body: {e}")))
+    };
+    match (&call.method, name) {
+        (tiny_http::Method::Post, None) => {
+            let mut obj = match parse(&call.body) {
+                Ok(o) => o,
+                Err(e) => return e,
+            };
+            let Some(n) = obj
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+            else {
+                return status(
+                    422,
+                    "Invalid",
+                    format!("{kind} is invalid: metadata.name: Required value"),
+                );
+            };
+            if objects.iter().any(|o| same(o, &n)) {
+                return status(
+                    409,
+                    "AlreadyExists",
+                    format!("{plural} \"{n}\" already exists"),
+                );
+            }
+            obj["kind"] = Value::from(kind);
+            obj["apiVersion"] = Value::from(api_version(group, version));
+            if let Some(ns) = namespace {
+                obj["metadata"]["namespace"] = Value::from(ns);
+            }
+            obj["metadata"]["uid"] = Value::from(format!("uid-{}-{}", objects.len(), n));
+            obj["metadata"]["resourceVersion"] = Value::from("1");
+            objects.push(obj.clone());
+            (201, obj.to_string())
+        }
+        (method, Some(n)) => {
+            let Some(i) = objects.iter().position(|o| same(o, n)) else {
+                return status(404, "NotFound", format!("{plural} \"{n}\" not found"));
+            };
+            match method {
+                tiny_http::Method::Delete => {
+                    let has_finalizers = objects[i]
+                        .pointer("/metadata/finalizers")
+                        .and_then(Value::as_array)
+                        .is_some_and(|f| !f.is_empty());
+                    if has_finalizers {
+                        objects[i]["metadata"]["deletionTimestamp"] =
+                            Value::from("2024-03-01T12:00:00Z");
+                        (200, objects[i].to_string())
+                    } else {
+                        let gone = objects.remove(i);
+                        (200, gone.to_string())
+                    }
+                }
+                tiny_http::Method::Put => match parse(&call.body) {
+                    Ok(mut obj) => {
+                        obj["kind"] = Value::from(kind);
+                        obj["apiVersion"] = Value::from(api_version(group, version));
+                        objects[i] = obj;
+                        (200, objects[i].to_string())
+                    }
+                    Err(e) => e,
+                },
+                tiny_http::Method::Patch => {
+                    let patch = match parse(&call.body) {
+                        Ok(p) => p,
+                        Err(e) => return e,
+                    };
+                    if call.content_type.starts_with("application/json-patch+json") {
+                        if let Err(m) = json_patch(&mut objects[i], &patch) {
+                            return status(422, "Invalid", m);
+                        }
+                    } else {
+                        merge_patch(&mut objects[i], &patch);
+                    }
+                    (200, objects[i].to_string())
+                }
+                _ => status(
+                    405,
+                    "MethodNotAllowed",
+                    format!("{method} is not supported"),
+                ),
+            }
+        }
+        (method, None) => status(
+            405,
+            "MethodNotAllowed",
+            format!("{method} on a collection is not supported"),
+        ),
+    }
+}
+
+/// RFC 7386 JSON merge patch.
+fn merge_patch(target: &mut Value, patch: &Value) {
+    match (target, patch) {
+        (Value::Object(t), Value::Object(p)) => {
+            for (k, v) in p {
+                if v.is_null() {
+                    t.remove(k);
+                } else {
+                    merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
+                }
+            }
+        }
+        (t, p) => *t = p.clone(),
+    }
+}
+
+/// RFC 6902 JSON patch: `add`, `replace`, `remove` (the operations kubectl users write).
+fn json_patch(target: &mut Value, patch: &Value) -> Result<(), String> {
+    let ops = patch.as_array().ok_or("a JSON patch must be an array")?;
+    for op in ops {
+        let path = op
+            .get("path")
+            .and_then(Value::as_str)
+            .ok_or("missing path")?;
+        let (parent, key) = path.rsplit_once('/').ok_or("invalid path")?;
+        let key = key.replace("~1", "/").replace("~0", "~");
+        let container = target
+            .pointer_mut(parent)
+            .ok_or_else(|| format!("path {parent} not found"))?;
+        match (op.get("op").and_then(Value::as_str), container) {
+            (Some("add" | "replace"), Value::Object(m)) => {
+                m.insert(key, op.get("value").cloned().unwrap_or(Value::Null));
+            }
+            (Some("remove"), Value::Object(m)) => {
+                m.remove(&key)
+                    .ok_or_else(|| format!("path {path} not found"))?;
+            }
+            (Some(other), _) => {
+                return Err(format!("unsupported JSON patch op `{other}` at {path}"))
+            }
+            (None, _) => return Err("missing op".to_string()),
+        }
+    }
+    Ok(())
 }
 
 fn fault_verdict(
     f: &mut Faults,
     path: &str,
+    write_verb: Option<&str>,
     auth: Option<&str>,
 ) -> Option<(u16, String, Option<u32>)> {
     if let Some(t) = &f.token {
@@ -312,11 +535,12 @@ fn fault_verdict(
     } else {
         parts.get(3..).unwrap_or(&[])
     };
-    let (plural, verb) = match rest {
+    let (plural, read_verb) = match rest {
         ["namespaces", _, plural] | [plural] => (*plural, "list"),
         ["namespaces", _, plural, _] | [plural, _] => (*plural, "get"),
         _ => ("", ""),
     };
+    let verb = write_verb.unwrap_or(read_verb);
     if !plural.is_empty()
         && f.deny
             .iter()

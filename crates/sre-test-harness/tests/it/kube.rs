@@ -244,3 +244,127 @@ fn token_auth_forbidden_resources_retries_and_readyz_as_kubectl_sees_them() {
         raw.stderr
     );
 }
+
+#[test]
+fn kubectl_create_patch_and_delete() {
+    let s = server();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cm = dir.path().join("cm.yaml");
+    std::fs::write(&cm, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app-config, namespace: shop, finalizers: [example.com/keep]}\ndata: {level: info}\n").expect("write");
+    let cm_path = cm.to_str().expect("utf-8");
+    let created = kubectl(&s, &["create", "--validate=false", "-f", cm_path]);
+    assert_eq!(created.status, Some(0), "{}", created.stderr);
+    assert!(
+        created.stdout.contains("configmap/app-config created"),
+        "{}",
+        created.stdout
+    );
+    let again = kubectl(&s, &["create", "--validate=false", "-f", cm_path]);
+    assert_eq!(again.status, Some(1));
+    assert!(
+        again.stderr.contains("AlreadyExists") || again.stderr.contains("already exists"),
+        "{}",
+        again.stderr
+    );
+    // Merge patch and JSON patch.
+    let merged = kubectl(
+        &s,
+        &[
+            "patch",
+            "configmap",
+            "app-config",
+            "-n",
+            "shop",
+            "--type=merge",
+            "-p",
+            "{\"data\":{\"level\":\"debug\"}}",
+        ],
+    );
+    assert_eq!(merged.status, Some(0), "{}", merged.stderr);
+    let jp = kubectl(
+        &s,
+        &[
+            "patch",
+            "configmap",
+            "app-config",
+            "-n",
+            "shop",
+            "--type=json",
+            "-p",
+            "[{\"op\":\"add\",\"path\":\"/data/extra\",\"value\":\"1\"}]",
+        ],
+    );
+    assert_eq!(jp.status, Some(0), "{}", jp.stderr);
+    let got = json(&kubectl(
+        &s,
+        &["get", "configmap", "app-config", "-n", "shop", "-o", "json"],
+    ));
+    assert_eq!(got["data"]["level"], "debug");
+    assert_eq!(got["data"]["extra"], "1");
+    // A finalizer keeps the object, marked for deletion; removing it lets the delete finish.
+    let del = kubectl(
+        &s,
+        &[
+            "delete",
+            "configmap",
+            "app-config",
+            "-n",
+            "shop",
+            "--wait=false",
+        ],
+    );
+    assert_eq!(del.status, Some(0), "{}", del.stderr);
+    let pending = json(&kubectl(
+        &s,
+        &["get", "configmap", "app-config", "-n", "shop", "-o", "json"],
+    ));
+    assert!(
+        pending["metadata"]["deletionTimestamp"].is_string(),
+        "{pending}"
+    );
+    let unfinalize = kubectl(
+        &s,
+        &[
+            "patch",
+            "configmap",
+            "app-config",
+            "-n",
+            "shop",
+            "--type=merge",
+            "-p",
+            "{\"metadata\":{\"finalizers\":null}}",
+        ],
+    );
+    assert_eq!(unfinalize.status, Some(0), "{}", unfinalize.stderr);
+    assert_eq!(
+        kubectl(
+            &s,
+            &[
+                "delete",
+                "configmap",
+                "app-config",
+                "-n",
+                "shop",
+                "--wait=false"
+            ]
+        )
+        .status,
+        Some(0)
+    );
+    let gone = kubectl(&s, &["get", "configmap", "app-config", "-n", "shop"]);
+    assert_eq!(gone.status, Some(1));
+    assert!(gone.stderr.contains("not found"), "{}", gone.stderr);
+    // Writes can be forbidden like reads.
+    s.set_faults(|f| f.deny = vec![("pods".into(), "delete".into())])
+        .expect("faults");
+    let forbidden = kubectl(
+        &s,
+        &["delete", "pod", "payments-0", "-n", "shop", "--wait=false"],
+    );
+    assert_eq!(forbidden.status, Some(1));
+    assert!(
+        forbidden.stderr.contains("forbidden"),
+        "{}",
+        forbidden.stderr
+    );
+}
