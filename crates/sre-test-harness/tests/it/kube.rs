@@ -368,3 +368,57 @@ fn kubectl_create_patch_and_delete() {
         forbidden.stderr
     );
 }
+
+#[test]
+fn kubectl_get_watch_receives_a_created_object() {
+    let s = server();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out_path = dir.path().join("watch.out");
+    let out_file = std::fs::File::create(&out_path).expect("out");
+    let mut watch =
+        std::process::Command::new(require_program("kubectl", "kubectl (shipped on the image)"))
+            .env("HOME", dir.path())
+            .arg("--kubeconfig")
+            .arg(s.kubeconfig())
+            .args(["get", "configmaps", "-n", "shop", "-w", "-o", "name"])
+            .stdout(out_file)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("kubectl -w");
+    let cm = dir.path().join("cm.yaml");
+    std::fs::write(&cm, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: watched, namespace: shop}\ndata: {a: b}\n").expect("write");
+    // Give the watch a moment to be established, then create; the event must arrive.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut created = false;
+    let mut seen = false;
+    while std::time::Instant::now() < deadline && !seen {
+        if !created && std::time::Instant::now() + std::time::Duration::from_secs(28) < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            continue;
+        }
+        if !created {
+            let c = kubectl(
+                &s,
+                &[
+                    "create",
+                    "--validate=false",
+                    "-f",
+                    cm.to_str().expect("utf-8"),
+                ],
+            );
+            assert_eq!(c.status, Some(0), "{}", c.stderr);
+            created = true;
+        }
+        seen = std::fs::read_to_string(&out_path)
+            .unwrap_or_default()
+            .contains("configmap/watched");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = watch.kill();
+    let _ = watch.wait();
+    assert!(
+        seen,
+        "kubectl -w never printed the new object:\n{}",
+        std::fs::read_to_string(&out_path).unwrap_or_default()
+    );
+}
