@@ -4,8 +4,7 @@
 //! Serves `/version`, `/livez`, `/readyz`, `/healthz`, discovery (`/api`, `/apis`,
 //! resource lists per group version with namespaced flags and verbs), list (cluster-wide and
 //! per namespace) with `limit`/`continue`, `labelSelector` and `fieldSelector`, get, create,
-//! update, merge and JSON patch, delete (finalizers set a `deletionTimestamp`), watch
-//! streams of later changes (`?watch=true`, `timeoutSeconds`), and
+//! update, merge and JSON patch, delete (finalizers set a `deletionTimestamp`), and
 //! `Status` objects for errors; bearer-token authentication and fault knobs (403 per
 //! resource and verb, latency, every n-th request failing with 429/5xx and `Retry-After`, a
 //! failing `/readyz`). Checked against the real `kubectl` in this crate's tests.
@@ -166,31 +165,9 @@ impl KubeTestServer {
         write_kubeconfig(&dir.path().join("kubeconfig"), &url).map_err(|e| e.to_string())?;
         let state = Arc::new(Mutex::new(objects));
         let faults = Arc::new(Mutex::new(Faults::default()));
-        let watchers: Arc<Mutex<Vec<Watcher>>> = Arc::new(Mutex::new(Vec::new()));
         let (srv, f) = (Arc::clone(&server), Arc::clone(&faults));
         let thread = std::thread::spawn(move || {
             for mut request in srv.incoming_requests() {
-                if let Some((watcher, stream)) = watch_request(request.method(), request.url()) {
-                    lock(&watchers).push(watcher);
-                    // A watch holds its connection open: answer it on its own thread.
-                    std::thread::spawn(move || {
-                        let headers = tiny_http::Header::from_bytes(
-                            &b"Content-Type"[..],
-                            &b"application/json"[..],
-                        )
-                        .into_iter()
-                        .collect();
-                        let response = tiny_http::Response::new(
-                            tiny_http::StatusCode(200),
-                            headers,
-                            stream,
-                            None,
-                            None,
-                        );
-                        let _ = request.respond(response);
-                    });
-                    continue;
-                }
                 let header = |name: &'static str| {
                     request
                         .headers()
@@ -209,9 +186,6 @@ impl KubeTestServer {
                     body: payload,
                 };
                 let (code, body, retry_after) = serve(&state, &f, &call);
-                if call.method != tiny_http::Method::Get && (code == 200 || code == 201) {
-                    notify(&watchers, &call.method, &body);
-                }
                 let mut response = tiny_http::Response::from_string(body).with_status_code(code);
                 let path = request.url().split('?').next().unwrap_or("");
                 let content_type = if matches!(path, "/livez" | "/readyz" | "/healthz") {
@@ -296,132 +270,6 @@ pub fn write_kubeconfig_with_token(
 }
 
 /// Applies authentication and fault knobs, then routes. Returns code, body, Retry-After.
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// A client watching one kind (optionally in one namespace).
-struct Watcher {
-    kind: &'static str,
-    namespace: Option<String>,
-    tx: std::sync::mpsc::Sender<Vec<u8>>,
-}
-
-/// The body of a watch response: one JSON event per line, as changes happen, until
-/// `timeoutSeconds` (default 5 s) passes; the client then watches again, as it does with a
-/// real API server.
-pub struct WatchStream {
-    rx: std::sync::mpsc::Receiver<Vec<u8>>,
-    buf: Vec<u8>,
-    pos: usize,
-    deadline: std::time::Instant,
-}
-
-impl std::io::Read for WatchStream {
-    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        if self.pos >= self.buf.len() {
-            let left = self
-                .deadline
-                .saturating_duration_since(std::time::Instant::now());
-            match self.rx.recv_timeout(left) {
-                Ok(event) => {
-                    self.buf = event;
-                    self.pos = 0;
-                }
-                Err(_) => return Ok(0),
-            }
-        }
-        let n = out.len().min(self.buf.len() - self.pos);
-        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
-    }
-}
-
-/// A `?watch=true` request on a collection: its watcher and response stream.
-fn watch_request(method: &tiny_http::Method, url: &str) -> Option<(Watcher, WatchStream)> {
-    if *method != tiny_http::Method::Get {
-        return None;
-    }
-    let (path, query) = url.split_once('?')?;
-    let params: Vec<(&str, &str)> = query
-        .split('&')
-        .filter_map(|kv| kv.split_once('='))
-        .collect();
-    if !params
-        .iter()
-        .any(|(k, v)| *k == "watch" && (*v == "true" || *v == "1"))
-    {
-        return None;
-    }
-    let parts: Vec<&str> = path
-        .trim_matches('/')
-        .split('/')
-        .filter(|p| !p.is_empty())
-        .collect();
-    let (group, version, rest): (&str, &str, &[&str]) = match parts.as_slice() {
-        ["api", "v1", rest @ ..] => ("", "v1", rest),
-        ["apis", g, v, rest @ ..] => (g, v, rest),
-        _ => return None,
-    };
-    let (namespace, plural) = match rest {
-        ["namespaces", ns, plural] => (Some(ns.to_string()), *plural),
-        [plural] => (None, *plural),
-        _ => return None,
-    };
-    let &(kind, ..) = RESOURCES
-        .iter()
-        .find(|r| r.1 == plural && r.2 == group && r.3 == version)?;
-    let seconds = params
-        .iter()
-        .find(|(k, _)| *k == "timeoutSeconds")
-        .and_then(|(_, v)| v.parse::<u64>().ok())
-        .unwrap_or(5)
-        .min(60);
-    let (tx, rx) = std::sync::mpsc::channel();
-    let stream = WatchStream {
-        rx,
-        buf: Vec::new(),
-        pos: 0,
-        deadline: std::time::Instant::now() + Duration::from_secs(seconds),
-    };
-    Some((
-        Watcher {
-            kind,
-            namespace,
-            tx,
-        },
-        stream,
-    ))
-}
-
-/// Sends the change a successful write made to every matching watcher.
-fn notify(watchers: &Mutex<Vec<Watcher>>, method: &tiny_http::Method, body: &str) {
-    let Ok(obj) = serde_json::from_str::<Value>(body) else {
-        return;
-    };
-    let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
-    let ns = obj.pointer("/metadata/namespace").and_then(Value::as_str);
-    let event = match method {
-        tiny_http::Method::Post => "ADDED",
-        tiny_http::Method::Delete if obj.pointer("/metadata/deletionTimestamp").is_none() => {
-            "DELETED"
-        }
-        _ => "MODIFIED",
-    };
-    let mut line = json!({"type": event, "object": obj})
-        .to_string()
-        .into_bytes();
-    line.push(b'\n');
-    // A watcher whose client went away is dropped on its first failed send.
-    lock(watchers).retain(|w| {
-        if w.kind != kind || w.namespace.as_deref().is_some_and(|n| Some(n) != ns) {
-            return true;
-        }
-        w.tx.send(line.clone()).is_ok()
-    });
-}
-
 /// One HTTP request, as the router needs it.
 struct Call {
     method: tiny_http::Method,
