@@ -183,11 +183,7 @@ fn run_checks(
         restart_critical: a.restart_critical,
         node_load_percent: a.node_load_percent,
     })?;
-    let thresholds = Thresholds {
-        restart_warning: k.restart_warning.value,
-        restart_critical: k.restart_critical.value,
-        node_load_percent: k.node_load_percent.value,
-    };
+    let thresholds = Thresholds::from(&k);
     validate(command, &a.checks, thresholds)?;
     let rules = config
         .file

@@ -31,11 +31,7 @@ pub fn run(
         )
     })?;
     let k = config.k8s_doctor(K8sDoctorFlags::default())?;
-    let thresholds = Thresholds {
-        restart_warning: k.restart_warning.value,
-        restart_critical: k.restart_critical.value,
-        node_load_percent: k.node_load_percent.value,
-    };
+    let thresholds = Thresholds::from(&k);
     let cluster = k8s_doctor::examples::broken_cluster()
         .context("the bundled k8s-doctor example does not parse")?;
     let now = sre_cli::clock::now();

@@ -144,6 +144,17 @@ pub struct Thresholds {
     pub node_load_percent: u32,
 }
 
+impl From<&sre_cli::config::K8sDoctor> for Thresholds {
+    /// The thresholds resolved from flags, environment and config file.
+    fn from(k: &sre_cli::config::K8sDoctor) -> Self {
+        Thresholds {
+            restart_warning: k.restart_warning.value,
+            restart_critical: k.restart_critical.value,
+            node_load_percent: k.node_load_percent.value,
+        }
+    }
+}
+
 impl Default for Thresholds {
     fn default() -> Self {
         Thresholds {
