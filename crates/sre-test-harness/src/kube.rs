@@ -1,23 +1,71 @@
 //! A Kubernetes API test server: the real REST protocol over objects loaded from snapshot
 //! files, for testing clients (ours and `kubectl`) where no kube-apiserver can run.
 //!
-//! Serves `/version`, `/livez`, `/readyz`, `/healthz`, discovery (`/api`, `/apis`,
-//! resource lists per group version with namespaced flags and verbs), list (cluster-wide and
-//! per namespace) with `limit`/`continue`, `labelSelector` and `fieldSelector`, get, create,
-//! update, merge and JSON patch, delete (finalizers set a `deletionTimestamp`), and
-//! `Status` objects for errors; bearer-token authentication and fault knobs (403 per
-//! resource and verb, latency, every n-th request failing with 429/5xx and `Retry-After`, a
-//! failing `/readyz`). Checked against the real `kubectl` in this crate's tests.
+//! What it serves:
 //!
-//! ```no_run
-//! let server = sre_test_harness::kube::KubeTestServer::start(vec![]).expect("starts");
+//! - `/version`, `/livez`, `/readyz`, `/healthz`; discovery (`/api`, `/apis`, `/apis/GROUP`,
+//!   resource lists per group version with namespaced flags, verbs, short names and the
+//!   subresources `*/status` and `pods/eviction`).
+//! - Every kind in [`RESOURCES`]: list (cluster-wide and per namespace) with `limit` and an
+//!   opaque `continue` token, `remainingItemCount`, `labelSelector` (equality and set-based)
+//!   and `fieldSelector` (any dotted path); get; create (`generateName` too); update with
+//!   `resourceVersion` preconditions (409 Conflict); merge, strategic merge (as a merge
+//!   patch), JSON and server-side-apply patches; delete (finalizers set a
+//!   `deletionTimestamp` and keep the object until it is deleted again without them);
+//!   `dryRun=All`; `Status` objects for errors, as the real server words them.
+//! - The `status` subresource (GET, PUT, PATCH change only `.status`, and writes to the main
+//!   resource keep `.status`), and `pods/NAME/eviction`, which deletes the pod unless its
+//!   PodDisruptionBudget allows no disruption (429), so `kubectl drain` works.
+//! - `metrics.k8s.io/v1beta1` (NodeMetrics, PodMetrics) unless [`Options::metrics_api`] is
+//!   off, in which case the group is absent as on a cluster without metrics-server.
+//! - Watches (`?watch=true`): newline-delimited JSON events in a chunked response, from a
+//!   `resourceVersion` (replayed from a bounded event log; older versions get an `ERROR`
+//!   event with 410 Expired) or from the current state (`ADDED` for every object first), with
+//!   selectors, `timeoutSeconds` and `sendInitialEvents`.
+//!
+//! Every write bumps one global resourceVersion; every object carries its own and lists carry
+//! the current one. Objects are stored serialized in a B-tree keyed by (kind, namespace,
+//! name), so a page of a list costs what the page holds, whatever the size of the store.
+//!
+//! The transport is hyper on a two-thread tokio runtime owned by a background thread, plain
+//! HTTP or HTTPS with a CA generated at start ([`Options::tls`]); dropping the
+//! [`KubeTestServer`] stops it. [`Faults`] are knobs changeable while it runs: a bearer
+//! token, 403 per resource, verb and namespace ([`Deny`]), latency, requests that never
+//! answer, every n-th request failing with 429/5xx and `Retry-After`, and a failing
+//! `/readyz`. Checked against the real `kubectl` in this crate's tests; the
+//! `kube-testserver` binary serves the same from the command line.
+//!
+//! ```
+//! use sre_test_harness::kube::{KubeTestServer, Options};
+//!
+//! let server = KubeTestServer::start(vec![]).expect("starts");
 //! println!("kubectl --kubeconfig {} get pods -A", server.kubeconfig().display());
+//! let tls = KubeTestServer::start_with(vec![], Options { tls: true, ..Options::default() })
+//!     .expect("starts");
+//! assert!(tls.url().starts_with("https://") && tls.ca_pem().contains("BEGIN CERTIFICATE"));
 //! ```
 
-use serde_json::{json, Map, Value};
+mod api;
+mod store;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Either, Full};
+use hyper::body::{Frame, Incoming};
+use hyper::{Method, Request, Response};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use rayon::prelude::*;
+use serde_json::Value;
+use std::convert::Infallible;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::task::{Context, Poll};
 use std::time::Duration;
+use store::{EventType, Prepared, Selector, Start, Store};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::{broadcast, mpsc, watch};
 
 /// `(kind, plural, group, version, namespaced)` of every resource the server knows.
 pub const RESOURCES: &[(&str, &str, &str, &str, bool)] = &[
@@ -76,37 +124,180 @@ pub const RESOURCES: &[(&str, &str, &str, &str, bool)] = &[
     ("PodMetrics", "pods", "metrics.k8s.io", "v1beta1", true),
 ];
 
-const VERBS: [&str; 7] = [
-    "get", "list", "create", "update", "patch", "delete", "watch",
-];
+/// How long a watch stays open when the client gives no `timeoutSeconds` (the real server
+/// picks 30 to 60 minutes), and the most it may ask for.
+const DEFAULT_WATCH: Duration = Duration::from_secs(30 * 60);
+const MAX_WATCH: Duration = Duration::from_secs(2 * 60 * 60);
 
-/// Loads objects from snapshot files (YAML, multi-document YAML, JSON, `List` and typed
-/// lists); items of typed lists get their kind from the list.
-pub fn load_fixtures(paths: &[PathBuf]) -> Result<Vec<Value>, String> {
-    let mut out = Vec::new();
-    for p in paths {
-        let text =
-            std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
-        let docs: Vec<Value> =
-            if text.trim_start().starts_with('{') || text.trim_start().starts_with('[') {
-                vec![serde_json::from_str(&text).map_err(|e| format!("{}: {e}", p.display()))?]
-            } else {
-                let mut docs = Vec::new();
-                for d in serde_yaml_ng::Deserializer::from_str(&text) {
-                    let v: Option<Value> = serde::Deserialize::deserialize(d)
-                        .map_err(|e| format!("{}: {e}", p.display()))?;
-                    docs.extend(v);
-                }
-                docs
-            };
-        for d in docs {
-            flatten(d, &mut out);
+/// Objects ready to serve: each one serialized once, with its `apiVersion`, `kind`,
+/// namespace and `metadata.resourceVersion` set. Built by [`load_objects`] or from
+/// `serde_json::Value`s (`Vec<Value>` converts with `into()`); objects of kinds not in
+/// [`RESOURCES`], or without a name, are left out.
+#[derive(Debug, Clone, Default)]
+pub struct Objects {
+    items: Vec<Prepared>,
+}
+
+impl Objects {
+    pub fn new() -> Objects {
+        Objects::default()
+    }
+
+    /// Adds one object (a later object with the same kind, namespace and name replaces an
+    /// earlier one when the server starts).
+    pub fn push(&mut self, object: Value) {
+        self.items.extend(prepare(object));
+    }
+
+    /// How many objects will be served (before duplicates are merged).
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+}
+
+impl From<Vec<Value>> for Objects {
+    fn from(values: Vec<Value>) -> Objects {
+        Objects {
+            items: values.into_par_iter().filter_map(prepare).collect(),
         }
     }
-    Ok(out)
+}
+
+impl FromIterator<Value> for Objects {
+    fn from_iter<I: IntoIterator<Item = Value>>(iter: I) -> Objects {
+        Objects::from(iter.into_iter().collect::<Vec<_>>())
+    }
+}
+
+impl Extend<Value> for Objects {
+    fn extend<I: IntoIterator<Item = Value>>(&mut self, iter: I) {
+        self.items.extend(Objects::from_iter(iter).items);
+    }
+}
+
+fn prepare(mut v: Value) -> Option<Prepared> {
+    let kind = v.get("kind")?.as_str()?;
+    let res = RESOURCES.iter().position(|r| r.0 == kind)?;
+    let (kind, _, group, version, namespaced) = RESOURCES[res];
+    let name = v.pointer("/metadata/name")?.as_str()?.to_string();
+    if name.is_empty() {
+        return None;
+    }
+    let namespace = if namespaced {
+        v.pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .filter(|n| !n.is_empty())
+            .unwrap_or("default")
+            .to_string()
+    } else {
+        String::new()
+    };
+    v["apiVersion"] = Value::from(api::api_version(group, version));
+    v["kind"] = Value::from(kind);
+    if namespaced {
+        v["metadata"]["namespace"] = Value::from(namespace.as_str());
+    }
+    v["metadata"]["resourceVersion"] = Value::from("1");
+    Some(Prepared {
+        res,
+        namespace,
+        name,
+        json: Arc::from(v.to_string()),
+    })
+}
+
+/// Loads objects from snapshot files (YAML, multi-document YAML, JSON, `List` and typed
+/// lists, JSON arrays); items of typed lists get their kind from the list. A directory
+/// stands for the `.json`, `.yaml` and `.yml` files below it. Files are read in parallel.
+///
+/// For large snapshots prefer [`load_objects`], which never holds every object parsed.
+pub fn load_fixtures(paths: &[PathBuf]) -> Result<Vec<Value>, String> {
+    let per_file: Vec<Vec<Value>> = snapshot_files(paths)?
+        .par_iter()
+        .map(|p| load_file(p))
+        .collect::<Result<_, _>>()?;
+    Ok(per_file.into_iter().flatten().collect())
+}
+
+/// [`load_fixtures`] straight into [`Objects`]: each file's objects are serialized (in
+/// parallel) as soon as the file is parsed, so loading a gigabyte of snapshot costs about a
+/// gigabyte of memory.
+pub fn load_objects(paths: &[PathBuf]) -> Result<Objects, String> {
+    let per_file: Vec<Vec<Prepared>> = snapshot_files(paths)?
+        .par_iter()
+        .map(|p| load_file(p).map(|values| values.into_par_iter().filter_map(prepare).collect()))
+        .collect::<Result<_, _>>()?;
+    Ok(Objects {
+        items: per_file.into_iter().flatten().collect(),
+    })
+}
+
+/// The files `paths` stand for, directories expanded.
+fn snapshot_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let mut files = Vec::new();
+    for p in paths {
+        collect_files(p, &mut files)?;
+    }
+    Ok(files)
+}
+
+fn collect_files(p: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
+    if !p.is_dir() {
+        out.push(p.to_path_buf());
+        return Ok(());
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(p)
+        .map_err(|e| format!("cannot read {}: {e}", p.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for e in entries {
+        let snapshot = matches!(
+            e.extension().and_then(|x| x.to_str()),
+            Some("json" | "yaml" | "yml")
+        );
+        if e.is_dir() || snapshot {
+            collect_files(&e, out)?;
+        }
+    }
+    Ok(())
+}
+
+fn load_file(p: &Path) -> Result<Vec<Value>, String> {
+    let bytes = std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+    let json = bytes
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| matches!(b, b'{' | b'['));
+    let docs: Vec<Value> = if json {
+        vec![serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", p.display()))?]
+    } else {
+        let text =
+            std::str::from_utf8(&bytes).map_err(|e| format!("{}: not UTF-8: {e}", p.display()))?;
+        let mut docs = Vec::new();
+        for d in serde_yaml_ng::Deserializer::from_str(text) {
+            let v: Option<Value> =
+                serde::Deserialize::deserialize(d).map_err(|e| format!("{}: {e}", p.display()))?;
+            docs.extend(v);
+        }
+        docs
+    };
+    let mut values = Vec::new();
+    for d in docs {
+        flatten(d, &mut values);
+    }
+    Ok(values)
 }
 
 fn flatten(mut v: Value, out: &mut Vec<Value>) {
+    if let Value::Array(items) = v {
+        items.into_iter().for_each(|i| flatten(i, out));
+        return;
+    }
     let kind = v
         .get("kind")
         .and_then(Value::as_str)
@@ -125,25 +316,81 @@ fn flatten(mut v: Value, out: &mut Vec<Value>) {
     }
 }
 
-/// A running test server; stops when dropped.
-pub struct KubeTestServer {
-    url: String,
-    dir: tempfile::TempDir,
-    server: Arc<tiny_http::Server>,
-    thread: Option<std::thread::JoinHandle<()>>,
-    faults: Arc<Mutex<Faults>>,
+/// How to start a [`KubeTestServer`].
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Serve HTTPS with a certificate for `127.0.0.1` and `localhost` signed by a CA
+    /// generated at start; the kubeconfig carries the CA, so clients verify the server.
+    pub tls: bool,
+    /// Bearer token every request must carry (also written into the kubeconfig).
+    pub token: Option<String>,
+    /// Where to listen (default `127.0.0.1:0`, a free loopback port).
+    pub listen: Option<SocketAddr>,
+    /// Serve `metrics.k8s.io` (default true). Off, the group is absent from discovery and
+    /// its paths answer 404, as on a cluster without metrics-server.
+    pub metrics_api: bool,
+    /// How many write events are kept for watches that start from a past resourceVersion
+    /// (default 10,000); a watch from an older one gets an `ERROR` event with 410 Expired.
+    pub event_log: usize,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            tls: false,
+            token: None,
+            listen: None,
+            metrics_api: true,
+            event_log: 10_000,
+        }
+    }
+}
+
+/// A rule answering 403 Forbidden, as RBAC would.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deny {
+    /// Resource plural (`pods`), a subresource (`pods/eviction`, `pods/status`), or `*`.
+    pub resource: String,
+    /// `get`, `list`, `watch`, `create`, `update`, `patch`, `delete`, or `*`.
+    pub verb: String,
+    /// Only in this namespace. Cluster-wide requests for a namespaced resource
+    /// (`kubectl get pods -A`) are denied too, as for a user who lacks the right in one
+    /// namespace; requests in other namespaces pass.
+    pub namespace: Option<String>,
+}
+
+impl Deny {
+    /// Denies `verb` on `resource` everywhere.
+    pub fn new(resource: impl Into<String>, verb: impl Into<String>) -> Deny {
+        Deny {
+            resource: resource.into(),
+            verb: verb.into(),
+            namespace: None,
+        }
+    }
+
+    /// The same rule, scoped to one namespace.
+    pub fn in_namespace(self, namespace: impl Into<String>) -> Deny {
+        Deny {
+            namespace: Some(namespace.into()),
+            ..self
+        }
+    }
 }
 
 /// Fault knobs, changeable while the server runs. Deterministic (every n-th request), so
 /// tests do not depend on chance.
 #[derive(Debug, Clone, Default)]
 pub struct Faults {
-    /// Bearer token every request must carry (`None`: no authentication).
+    /// Bearer token every request must carry (`None`: no authentication); 401 otherwise.
     pub token: Option<String>,
-    /// `(resource plural, verb)` pairs answered with 403 Forbidden; `*` matches any.
-    pub deny: Vec<(String, String)>,
+    /// Requests answered with 403 Forbidden.
+    pub deny: Vec<Deny>,
     /// Delay before every answer.
     pub latency: Duration,
+    /// Every request (after authentication) waits without an answer until the server is
+    /// dropped: for testing client deadlines.
+    pub hang: bool,
     /// Every n-th resource request fails with `(status code, Retry-After seconds)`.
     pub fail_every: Option<(u64, u16, u32)>,
     /// When set, `/readyz` fails and names this check.
@@ -151,661 +398,622 @@ pub struct Faults {
     requests: u64,
 }
 
+/// What the request handlers share.
+struct Shared {
+    store: RwLock<Store>,
+    faults: Mutex<Faults>,
+    metrics_api: bool,
+    active_watches: AtomicUsize,
+    /// Bumped by [`KubeTestServer::end_watches`]; every open watch ends when it changes.
+    watch_epoch: watch::Sender<u64>,
+}
+
+/// A running test server; stops when dropped.
+pub struct KubeTestServer {
+    url: String,
+    addr: SocketAddr,
+    dir: tempfile::TempDir,
+    ca_pem: Option<String>,
+    shared: Arc<Shared>,
+    shutdown: watch::Sender<bool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
 impl KubeTestServer {
-    /// Serves `objects` on a free loopback port and writes a kubeconfig pointing at it.
-    pub fn start(objects: Vec<Value>) -> Result<KubeTestServer, String> {
-        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").map_err(|e| e.to_string())?);
-        let port = server
-            .server_addr()
-            .to_ip()
-            .map(|a| a.port())
-            .ok_or("no TCP address")?;
-        let url = format!("http://127.0.0.1:{port}");
-        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-        write_kubeconfig(&dir.path().join("kubeconfig"), &url).map_err(|e| e.to_string())?;
-        let state = Arc::new(Mutex::new(objects));
-        let faults = Arc::new(Mutex::new(Faults::default()));
-        let (srv, f) = (Arc::clone(&server), Arc::clone(&faults));
-        let thread = std::thread::spawn(move || {
-            for mut request in srv.incoming_requests() {
-                let header = |name: &'static str| {
-                    request
-                        .headers()
-                        .iter()
-                        .find(|h| h.field.equiv(name))
-                        .map(|h| h.value.as_str().to_string())
-                };
-                let (auth, ctype) = (header("Authorization"), header("Content-Type"));
-                let mut payload = String::new();
-                let _ = std::io::Read::read_to_string(request.as_reader(), &mut payload);
-                let call = Call {
-                    method: request.method().clone(),
-                    url: request.url().to_string(),
-                    auth,
-                    content_type: ctype.unwrap_or_default(),
-                    body: payload,
-                };
-                let (code, body, retry_after) = serve(&state, &f, &call);
-                let mut response = tiny_http::Response::from_string(body).with_status_code(code);
-                let path = request.url().split('?').next().unwrap_or("");
-                let content_type = if matches!(path, "/livez" | "/readyz" | "/healthz") {
-                    "text/plain; charset=utf-8"
-                } else {
-                    "application/json"
-                };
-                let headers = [("Content-Type", content_type.to_string())]
-                    .into_iter()
-                    .chain(retry_after.map(|s| ("Retry-After", s.to_string())));
-                for (k, v) in headers {
-                    if let Ok(h) = tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()) {
-                        response.add_header(h);
-                    }
-                }
-                let _ = request.respond(response);
-            }
-        });
-        Ok(KubeTestServer {
-            url,
-            dir,
-            server,
-            thread: Some(thread),
-            faults,
-        })
+    /// Serves `objects` over plain HTTP on a free loopback port, without authentication,
+    /// and writes a kubeconfig pointing at it.
+    pub fn start(objects: impl Into<Objects>) -> Result<KubeTestServer, String> {
+        KubeTestServer::start_with(objects, Options::default())
     }
 
+    /// Serves `objects` as `options` say and writes a kubeconfig pointing at the server.
+    pub fn start_with(
+        objects: impl Into<Objects>,
+        options: Options,
+    ) -> Result<KubeTestServer, String> {
+        let listen = options
+            .listen
+            .unwrap_or(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)));
+        let listener = std::net::TcpListener::bind(listen)
+            .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+        listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let host = match addr.ip() {
+            ip if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            ip => ip,
+        };
+        let (tls, ca_pem) = if options.tls {
+            let (acceptor, ca) = tls_acceptor(host)?;
+            (Some(acceptor), Some(ca))
+        } else {
+            (None, None)
+        };
+        let url = format!(
+            "{}://{}",
+            if options.tls { "https" } else { "http" },
+            SocketAddr::new(host, addr.port())
+        );
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("kube-testserver")
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the tokio runtime: {e}"))?;
+        let shared = Arc::new(Shared {
+            store: RwLock::new(Store::new(objects.into().items, options.event_log.max(1))),
+            faults: Mutex::new(Faults {
+                token: options.token.clone(),
+                ..Faults::default()
+            }),
+            metrics_api: options.metrics_api,
+            active_watches: AtomicUsize::new(0),
+            watch_epoch: watch::Sender::new(0),
+        });
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let state = Arc::clone(&shared);
+        let thread = std::thread::Builder::new()
+            .name("kube-testserver".to_string())
+            .spawn(move || {
+                runtime.block_on(accept_loop(listener, tls, state, shutdown_rx));
+                runtime.shutdown_timeout(Duration::from_secs(2));
+            })
+            .map_err(|e| format!("cannot start the server thread: {e}"))?;
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let server = KubeTestServer {
+            url,
+            addr,
+            dir,
+            ca_pem,
+            shared,
+            shutdown,
+            thread: Some(thread),
+        };
+        server
+            .write_kubeconfig_with_token(&server.kubeconfig(), options.token.as_deref())
+            .map_err(|e| format!("cannot write the kubeconfig: {e}"))?;
+        Ok(server)
+    }
+
+    /// `http://127.0.0.1:PORT` or `https://127.0.0.1:PORT`.
     pub fn url(&self) -> &str {
         &self.url
     }
 
-    /// Changes the fault knobs (and writes the token into the kubeconfig when it changes).
-    pub fn set_faults(&self, update: impl FnOnce(&mut Faults)) -> std::io::Result<()> {
-        let token = {
-            let mut f = self
-                .faults
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            update(&mut f);
-            f.requests = 0;
-            f.token.clone()
-        };
-        write_kubeconfig_with_token(&self.kubeconfig(), &self.url, token.as_deref())
+    /// The address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The PEM of the CA that signed the server's certificate.
+    ///
+    /// # Panics
+    ///
+    /// If the server was started without [`Options::tls`].
+    #[track_caller]
+    pub fn ca_pem(&self) -> &str {
+        self.ca_pem.as_deref().expect(
+            "ca_pem(): this server serves plain HTTP; start it with Options { tls: true, .. }",
+        )
     }
 
     /// A kubeconfig whose current context points at this server.
     pub fn kubeconfig(&self) -> PathBuf {
         self.dir.path().join("kubeconfig")
     }
+
+    /// Writes a kubeconfig for this server (URL and CA) with `token` as the user's
+    /// credentials, e.g. a wrong one.
+    pub fn write_kubeconfig_with_token(
+        &self,
+        path: &Path,
+        token: Option<&str>,
+    ) -> std::io::Result<()> {
+        std::fs::write(
+            path,
+            kubeconfig_text(&self.url, token, self.ca_pem.as_deref()),
+        )
+    }
+
+    /// Changes the fault knobs (and rewrites the kubeconfig's token when it changes).
+    pub fn set_faults(&self, update: impl FnOnce(&mut Faults)) -> std::io::Result<()> {
+        let (before, after) = {
+            let mut f = lock(&self.shared.faults);
+            let before = f.token.clone();
+            update(&mut f);
+            f.requests = 0;
+            (before, f.token.clone())
+        };
+        if before == after {
+            return Ok(());
+        }
+        self.write_kubeconfig_with_token(&self.kubeconfig(), after.as_deref())
+    }
+
+    /// The current resourceVersion (bumped by every write).
+    pub fn resource_version(&self) -> u64 {
+        read(&self.shared.store).resource_version()
+    }
+
+    /// How many watch streams are open, each subscribed to every later write.
+    pub fn active_watches(&self) -> usize {
+        self.shared.active_watches.load(Ordering::SeqCst)
+    }
+
+    /// Ends every open watch stream cleanly, as the real server does when a watch times out;
+    /// clients are expected to watch again.
+    pub fn end_watches(&self) {
+        self.shared.watch_epoch.send_modify(|e| *e += 1);
+    }
 }
 
 impl Drop for KubeTestServer {
     fn drop(&mut self) {
-        self.server.unblock();
+        self.shutdown.send_replace(true);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
     }
 }
 
-/// Writes a kubeconfig for `url` (plain HTTP on loopback, no credentials).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn read(store: &RwLock<Store>) -> std::sync::RwLockReadGuard<'_, Store> {
+    store
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Writes a kubeconfig for `url` (no credentials, no CA).
 pub fn write_kubeconfig(path: &Path, url: &str) -> std::io::Result<()> {
     write_kubeconfig_with_token(path, url, None)
 }
 
-/// Writes a kubeconfig for `url` with an optional bearer token.
+/// Writes a kubeconfig for `url` with an optional bearer token (no CA).
 pub fn write_kubeconfig_with_token(
     path: &Path,
     url: &str,
     token: Option<&str>,
 ) -> std::io::Result<()> {
+    std::fs::write(path, kubeconfig_text(url, token, None))
+}
+
+fn kubeconfig_text(url: &str, token: Option<&str>, ca_pem: Option<&str>) -> String {
+    use base64::Engine as _;
     let user = match token {
         Some(t) => format!("{{token: \"{t}\"}}"),
         None => "{}".to_string(),
     };
-    std::fs::write(
-        path,
-        format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: test\n  cluster: {{server: \"{url}\"}}\ncontexts:\n- name: test\n  context: {{cluster: test, user: test}}\ncurrent-context: test\nusers:\n- name: test\n  user: {user}\n"
+    let ca = match ca_pem {
+        Some(pem) => format!(
+            ", certificate-authority-data: \"{}\"",
+            base64::engine::general_purpose::STANDARD.encode(pem)
         ),
+        None => String::new(),
+    };
+    format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: test\n  cluster: {{server: \"{url}\"{ca}}}\ncontexts:\n- name: test\n  context: {{cluster: test, user: test}}\ncurrent-context: test\nusers:\n- name: test\n  user: {user}\n"
     )
 }
 
-/// Applies authentication and fault knobs, then routes. Returns code, body, Retry-After.
-/// One HTTP request, as the router needs it.
-struct Call {
-    method: tiny_http::Method,
-    url: String,
-    auth: Option<String>,
-    content_type: String,
-    body: String,
+/// A CA and a server certificate for `127.0.0.1`, `localhost` and `host`, generated now.
+/// Returns the acceptor and the CA's PEM.
+fn tls_acceptor(host: IpAddr) -> Result<(tokio_rustls::TlsAcceptor, String), String> {
+    use rcgen::{
+        BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose,
+        IsCa, KeyPair, KeyUsagePurpose,
+    };
+    let err = |e: rcgen::Error| format!("cannot generate certificates: {e}");
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(err)?;
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "kube-testserver CA");
+    ca_params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    let ca =
+        CertifiedIssuer::self_signed(ca_params, KeyPair::generate().map_err(err)?).map_err(err)?;
+    let mut names = vec!["127.0.0.1".to_string(), "localhost".to_string()];
+    if !names.contains(&host.to_string()) {
+        names.push(host.to_string());
+    }
+    let mut params = CertificateParams::new(names).map_err(err)?;
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "kube-testserver");
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    let key = KeyPair::generate().map_err(err)?;
+    let cert = params.signed_by(&key, &*ca).map_err(err)?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let tls_err = |e: rustls::Error| format!("cannot configure TLS: {e}");
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(tls_err)?
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.der().clone(), ca.der().clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+        )
+        .map_err(tls_err)?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok((tokio_rustls::TlsAcceptor::from(Arc::new(config)), ca.pem()))
 }
 
-fn serve(
-    objects: &Mutex<Vec<Value>>,
-    faults: &Mutex<Faults>,
-    call: &Call,
-) -> (u16, String, Option<u32>) {
-    let (latency, verdict) = {
-        let mut f = faults
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let path = call.url.split('?').next().unwrap_or(&call.url);
-        let verb = match call.method {
-            tiny_http::Method::Get => None,
-            tiny_http::Method::Post => Some("create"),
-            tiny_http::Method::Put => Some("update"),
-            tiny_http::Method::Patch => Some("patch"),
-            tiny_http::Method::Delete => Some("delete"),
-            _ => None,
+/// Resolves once the server is told to stop.
+async fn stopped(shutdown: &mut watch::Receiver<bool>) {
+    // An error means the sender is gone, which also means stop.
+    let _ = shutdown.wait_for(|stop| *stop).await;
+}
+
+async fn accept_loop(
+    listener: std::net::TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    shared: Arc<Shared>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+        return;
+    };
+    loop {
+        let stream = tokio::select! {
+            _ = stopped(&mut shutdown) => return,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(_) => {
+                    // Out of file descriptors, or a connection reset before accept: go on.
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            },
         };
-        let verdict = fault_verdict(&mut f, path, verb, call.auth.as_deref());
-        (f.latency, verdict)
+        let _ = stream.set_nodelay(true);
+        let (tls, shared, shutdown) = (tls.clone(), Arc::clone(&shared), shutdown.clone());
+        tokio::spawn(async move {
+            match tls {
+                Some(acceptor) => {
+                    let handshake = acceptor.accept(stream);
+                    if let Ok(Ok(stream)) =
+                        tokio::time::timeout(Duration::from_secs(10), handshake).await
+                    {
+                        serve_connection(stream, shared, shutdown).await;
+                    }
+                }
+                None => serve_connection(stream, shared, shutdown).await,
+            }
+        });
+    }
+}
+
+async fn serve_connection<I>(io: I, shared: Arc<Shared>, shutdown: watch::Receiver<bool>)
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let mut stop = shutdown.clone();
+    let service = hyper::service::service_fn(move |request| {
+        let (shared, shutdown) = (Arc::clone(&shared), shutdown.clone());
+        async move { Ok::<_, Infallible>(handle(request, shared, shutdown).await) }
+    });
+    let connection = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .serve_connection(TokioIo::new(io), service);
+    tokio::select! {
+        _ = connection => {}
+        _ = stopped(&mut stop) => {}
+    }
+}
+
+type Body = Either<Full<Bytes>, WatchBody>;
+
+fn respond(code: u16, body: String, retry_after: Option<u32>, text: bool) -> Response<Body> {
+    let mut response = Response::builder().status(code).header(
+        "Content-Type",
+        if text {
+            "text/plain; charset=utf-8"
+        } else {
+            "application/json"
+        },
+    );
+    if let Some(s) = retry_after {
+        response = response.header("Retry-After", s.to_string());
+    }
+    response
+        .body(Either::Left(Full::new(Bytes::from(body))))
+        .unwrap_or_else(|_| Response::new(Either::Left(Full::new(Bytes::new()))))
+}
+
+async fn handle(
+    request: Request<Incoming>,
+    shared: Arc<Shared>,
+    mut shutdown: watch::Receiver<bool>,
+) -> Response<Body> {
+    let (parts, body) = request.into_parts();
+    let body = match body.collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => Bytes::new(),
+    };
+    let header = |name: &str| {
+        parts
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let call = api::Call {
+        method: parts.method.clone(),
+        path: parts.uri.path().to_string(),
+        query: api::Query::parse(parts.uri.query().unwrap_or("")),
+        auth: header("authorization"),
+        content_type: header("content-type").unwrap_or_default(),
+        body,
+    };
+    let target = api::target(&call.path, shared.metrics_api);
+    let text = matches!(target, api::Target::Health);
+    let (latency, verdict) = {
+        let mut f = lock(&shared.faults);
+        (f.latency, api::fault_verdict(&mut f, &call, &target))
     };
     if !latency.is_zero() {
-        std::thread::sleep(latency);
+        tokio::time::sleep(latency).await;
     }
-    if let Some(v) = verdict {
-        return v;
-    }
-    let mut objects = objects
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let (code, body) = if call.method == tiny_http::Method::Get {
-        handle(&objects, &call.method, &call.url)
-    } else {
-        write(&mut objects, call)
-    };
-    (code, body, None)
-}
-
-/// POST (create), PUT (update), PATCH (JSON merge patch; strategic merge patches are
-/// applied as merge patches, which covers maps and whole-list replacement) and DELETE
-/// (honouring finalizers with a `deletionTimestamp`).
-fn write(objects: &mut Vec<Value>, call: &Call) -> (u16, String) {
-    let path = call.url.split('?').next().unwrap_or(&call.url);
-    let parts: Vec<&str> = path
-        .trim_matches('/')
-        .split('/')
-        .filter(|p| !p.is_empty())
-        .collect();
-    let (group, version, rest): (&str, &str, &[&str]) = match parts.as_slice() {
-        ["api", "v1", rest @ ..] => ("", "v1", rest),
-        ["apis", g, v, rest @ ..] => (g, v, rest),
-        _ => {
-            return status(
-                404,
-                "NotFound",
-                format!("the server could not find the requested resource ({path})"),
-            )
+    match verdict {
+        api::Verdict::Pass => {}
+        api::Verdict::Answer(code, body, retry_after) => {
+            return respond(code, body, retry_after, text)
         }
-    };
-    let (namespace, plural, name) = match rest {
-        ["namespaces", ns, plural] => (Some(*ns), *plural, None),
-        ["namespaces", ns, plural, name] => (Some(*ns), *plural, Some(*name)),
-        [plural] => (None, *plural, None),
-        [plural, name] => (None, *plural, Some(*name)),
-        _ => return status(404, "NotFound", "unknown path".to_string()),
-    };
-    let Some(&(kind, ..)) = RESOURCES
-        .iter()
-        .find(|r| r.1 == plural && r.2 == group && r.3 == version)
-    else {
-        return status(
-            404,
-            "NotFound",
-            format!("the server could not find the requested resource ({plural})"),
-        );
-    };
-    let same = |o: &Value, n: &str| {
-        o.get("kind").and_then(Value::as_str) == Some(kind)
-            && o.pointer("/metadata/name").and_then(Value::as_str) == Some(n)
-            && namespace.is_none_or(|ns| {
-                o.pointer("/metadata/namespace").and_then(Value::as_str) == Some(ns)
-            })
-    };
-    let parse = |body: &str| {
-        serde_json::from_str::<Value>(body)
-            .map_err(|e| status(400, "BadRequest", format!("invalid JSON body: {e}")))
-    };
-    match (&call.method, name) {
-        (tiny_http::Method::Post, None) => {
-            let mut obj = match parse(&call.body) {
-                Ok(o) => o,
-                Err(e) => return e,
-            };
-            let Some(n) = obj
-                .pointer("/metadata/name")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-            else {
-                return status(
-                    422,
-                    "Invalid",
-                    format!("{kind} is invalid: metadata.name: Required value"),
-                );
-            };
-            if objects.iter().any(|o| same(o, &n)) {
-                return status(
-                    409,
-                    "AlreadyExists",
-                    format!("{plural} \"{n}\" already exists"),
-                );
-            }
-            obj["kind"] = Value::from(kind);
-            obj["apiVersion"] = Value::from(api_version(group, version));
-            if let Some(ns) = namespace {
-                obj["metadata"]["namespace"] = Value::from(ns);
-            }
-            obj["metadata"]["uid"] = Value::from(format!("uid-{}-{}", objects.len(), n));
-            obj["metadata"]["resourceVersion"] = Value::from("1");
-            objects.push(obj.clone());
-            (201, obj.to_string())
-        }
-        (method, Some(n)) => {
-            let Some(i) = objects.iter().position(|o| same(o, n)) else {
-                return status(404, "NotFound", format!("{plural} \"{n}\" not found"));
-            };
-            match method {
-                tiny_http::Method::Delete => {
-                    let has_finalizers = objects[i]
-                        .pointer("/metadata/finalizers")
-                        .and_then(Value::as_array)
-                        .is_some_and(|f| !f.is_empty());
-                    if has_finalizers {
-                        objects[i]["metadata"]["deletionTimestamp"] =
-                            Value::from("2024-03-01T12:00:00Z");
-                        (200, objects[i].to_string())
-                    } else {
-                        let gone = objects.remove(i);
-                        (200, gone.to_string())
-                    }
-                }
-                tiny_http::Method::Put => match parse(&call.body) {
-                    Ok(mut obj) => {
-                        obj["kind"] = Value::from(kind);
-                        obj["apiVersion"] = Value::from(api_version(group, version));
-                        objects[i] = obj;
-                        (200, objects[i].to_string())
-                    }
-                    Err(e) => e,
-                },
-                tiny_http::Method::Patch => {
-                    let patch = match parse(&call.body) {
-                        Ok(p) => p,
-                        Err(e) => return e,
-                    };
-                    if call.content_type.starts_with("application/json-patch+json") {
-                        if let Err(m) = json_patch(&mut objects[i], &patch) {
-                            return status(422, "Invalid", m);
-                        }
-                    } else {
-                        merge_patch(&mut objects[i], &patch);
-                    }
-                    (200, objects[i].to_string())
-                }
-                _ => status(
-                    405,
-                    "MethodNotAllowed",
-                    format!("{method} is not supported"),
-                ),
-            }
-        }
-        (method, None) => status(
-            405,
-            "MethodNotAllowed",
-            format!("{method} on a collection is not supported"),
-        ),
-    }
-}
-
-/// RFC 7386 JSON merge patch.
-fn merge_patch(target: &mut Value, patch: &Value) {
-    match (target, patch) {
-        (Value::Object(t), Value::Object(p)) => {
-            for (k, v) in p {
-                if v.is_null() {
-                    t.remove(k);
-                } else {
-                    merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
-                }
-            }
-        }
-        (t, p) => *t = p.clone(),
-    }
-}
-
-/// RFC 6902 JSON patch: `add`, `replace`, `remove` (the operations kubectl users write).
-fn json_patch(target: &mut Value, patch: &Value) -> Result<(), String> {
-    let ops = patch.as_array().ok_or("a JSON patch must be an array")?;
-    for op in ops {
-        let path = op
-            .get("path")
-            .and_then(Value::as_str)
-            .ok_or("missing path")?;
-        let (parent, key) = path.rsplit_once('/').ok_or("invalid path")?;
-        let key = key.replace("~1", "/").replace("~0", "~");
-        let container = target
-            .pointer_mut(parent)
-            .ok_or_else(|| format!("path {parent} not found"))?;
-        match (op.get("op").and_then(Value::as_str), container) {
-            (Some("add" | "replace"), Value::Object(m)) => {
-                m.insert(key, op.get("value").cloned().unwrap_or(Value::Null));
-            }
-            (Some("remove"), Value::Object(m)) => {
-                m.remove(&key)
-                    .ok_or_else(|| format!("path {path} not found"))?;
-            }
-            (Some(other), _) => {
-                return Err(format!("unsupported JSON patch op `{other}` at {path}"))
-            }
-            (None, _) => return Err("missing op".to_string()),
+        api::Verdict::Hang => {
+            stopped(&mut shutdown).await;
+            let (code, body) = api::status(503, "ServiceUnavailable", "shutting down".into());
+            return respond(code, body, None, false);
         }
     }
-    Ok(())
-}
-
-fn fault_verdict(
-    f: &mut Faults,
-    path: &str,
-    write_verb: Option<&str>,
-    auth: Option<&str>,
-) -> Option<(u16, String, Option<u32>)> {
-    if let Some(t) = &f.token {
-        if auth != Some(format!("Bearer {t}").as_str()) {
-            let (c, b) = status(401, "Unauthorized", "Unauthorized".to_string());
-            return Some((c, b, None));
+    if let api::Target::Resource(req) = &target {
+        if call.method == Method::GET && req.name.is_none() && call.query.is_watch() {
+            return watch(shared, req.clone(), call.query, shutdown).await;
         }
     }
-    if path == "/readyz" {
-        if let Some(check) = &f.unready {
-            return Some((
-                500,
-                format!("[+]ping ok\n[-]{check} failed: reason withheld\nreadyz check failed\n"),
-                None,
-            ));
-        }
-    }
-    let is_resource = path.starts_with("/api/") || path.starts_with("/apis/");
-    if !is_resource {
-        return None;
-    }
-    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
-    // /api/v1/<plural>[/<name>] or /api/v1/namespaces/<ns>/<plural>[/<name>] (and /apis/g/v/...)
-    let rest: &[&str] = if parts.first() == Some(&"api") {
-        parts.get(2..).unwrap_or(&[])
-    } else {
-        parts.get(3..).unwrap_or(&[])
-    };
-    let (plural, read_verb) = match rest {
-        ["namespaces", _, plural] | [plural] => (*plural, "list"),
-        ["namespaces", _, plural, _] | [plural, _] => (*plural, "get"),
-        _ => ("", ""),
-    };
-    let verb = write_verb.unwrap_or(read_verb);
-    if !plural.is_empty()
-        && f.deny
-            .iter()
-            .any(|(r, v)| (r == "*" || r == plural) && (v == "*" || v == verb))
-    {
-        let (c, b) = status(
-            403,
-            "Forbidden",
-            format!("{plural} is forbidden: User \"test\" cannot {verb} resource \"{plural}\""),
-        );
-        return Some((c, b, None));
-    }
-    if let Some((every, code, retry)) = f.fail_every {
-        f.requests += 1;
-        if every > 0 && f.requests.is_multiple_of(every) {
-            let reason = if code == 429 {
-                "TooManyRequests"
-            } else {
-                "ServiceUnavailable"
-            };
-            let (c, b) = status(code, reason, "injected failure".to_string());
-            return Some((c, b, Some(retry)));
-        }
-    }
-    None
+    let state = Arc::clone(&shared);
+    let routed = tokio::task::spawn_blocking(move || {
+        api::route(&state.store, &call, &target, state.metrics_api)
+    })
+    .await;
+    let (code, body) = routed
+        .unwrap_or_else(|e| api::status(500, "InternalError", format!("the handler failed: {e}")));
+    respond(code, body, None, text)
 }
 
-fn status(code: u16, reason: &str, message: String) -> (u16, String) {
-    let body = json!({
-        "kind": "Status", "apiVersion": "v1", "metadata": {},
-        "status": "Failure", "message": message, "reason": reason, "code": code,
-    });
-    (code, body.to_string())
-}
+/// A response body fed by a channel: one chunk per watch event, open until the sender goes.
+struct WatchBody(mpsc::Receiver<Bytes>);
 
-fn api_version(group: &str, version: &str) -> String {
-    if group.is_empty() {
-        version.to_string()
-    } else {
-        format!("{group}/{version}")
-    }
-}
+impl hyper::body::Body for WatchBody {
+    type Data = Bytes;
+    type Error = Infallible;
 
-/// Routes one request.
-fn handle(objects: &[Value], method: &tiny_http::Method, url: &str) -> (u16, String) {
-    if *method != tiny_http::Method::Get {
-        return status(
-            405,
-            "MethodNotAllowed",
-            format!("{method} is not supported yet"),
-        );
-    }
-    let (path, query_string) = url.split_once('?').unwrap_or((url, ""));
-    let query: Vec<(String, String)> = query_string
-        .split('&')
-        .filter(|kv| !kv.is_empty())
-        .map(|kv| {
-            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-            (decode(k), decode(v))
-        })
-        .collect();
-    let q = Query(query);
-    let parts: Vec<&str> = path
-        .trim_matches('/')
-        .split('/')
-        .filter(|p| !p.is_empty())
-        .collect();
-    match parts.as_slice() {
-        ["version"] => (200, json!({"major": "1", "minor": "29", "gitVersion": "v1.29.2", "platform": "linux/amd64"}).to_string()),
-        ["livez"] | ["readyz"] | ["healthz"] => (200, "ok".to_string()),
-        ["api"] => (200, json!({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}]}).to_string()),
-        ["apis"] => (200, api_groups().to_string()),
-        ["api", "v1"] => (200, resource_list("", "v1").to_string()),
-        ["apis", group, version] => (200, resource_list(group, version).to_string()),
-        ["api", "v1", rest @ ..] => resource_request(objects, "", "v1", rest, &q),
-        ["apis", group, version, rest @ ..] => resource_request(objects, group, version, rest, &q),
-        _ => status(404, "NotFound", format!("the server could not find the requested resource ({path})")),
-    }
-}
-
-/// Decoded query parameters.
-struct Query(Vec<(String, String)>);
-
-impl Query {
-    fn get(&self, key: &str) -> Option<&str> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         self.0
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+            .poll_recv(cx)
+            .map(|chunk| chunk.map(|c| Ok(Frame::data(c))))
     }
 }
 
-fn api_groups() -> Value {
-    let mut groups: Vec<(&str, &str)> = RESOURCES
-        .iter()
-        .filter(|r| !r.2.is_empty())
-        .map(|r| (r.2, r.3))
-        .collect();
-    groups.dedup();
-    let list: Vec<Value> = groups
-        .iter()
-        .map(|(g, v)| {
-            let gv = json!({"groupVersion": format!("{g}/{v}"), "version": v});
-            json!({"name": g, "versions": [gv.clone()], "preferredVersion": gv})
-        })
-        .collect();
-    json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": list})
-}
+/// Counts an open watch for as long as it lives.
+struct WatchGuard(Arc<Shared>);
 
-fn resource_list(group: &str, version: &str) -> Value {
-    let resources: Vec<Value> = RESOURCES
-        .iter()
-        .filter(|r| r.2 == group && r.3 == version)
-        .map(|(kind, plural, _, _, namespaced)| {
-            json!({"name": plural, "singularName": kind.to_ascii_lowercase(), "namespaced": namespaced, "kind": kind, "verbs": VERBS})
-        })
-        .collect();
-    json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": api_version(group, version), "resources": resources})
-}
-
-fn resource_request(
-    objects: &[Value],
-    group: &str,
-    version: &str,
-    rest: &[&str],
-    q: &Query,
-) -> (u16, String) {
-    let (namespace, plural, name) = match rest {
-        ["namespaces", ns, plural] => (Some(*ns), *plural, None),
-        ["namespaces", ns, plural, name] => (Some(*ns), *plural, Some(*name)),
-        ["namespaces", name] => (None, "namespaces", Some(*name)),
-        [plural] => (None, *plural, None),
-        [plural, name] => (None, *plural, Some(*name)),
-        _ => return status(404, "NotFound", "unknown path".to_string()),
-    };
-    let Some(&(kind, ..)) = RESOURCES
-        .iter()
-        .find(|r| r.1 == plural && r.2 == group && r.3 == version)
-    else {
-        return status(
-            404,
-            "NotFound",
-            format!("the server could not find the requested resource ({plural})"),
-        );
-    };
-    let matching = objects.iter().filter(|o| {
-        o.get("kind").and_then(Value::as_str) == Some(kind)
-            && namespace.is_none_or(|ns| {
-                o.pointer("/metadata/namespace").and_then(Value::as_str) == Some(ns)
-            })
-    });
-    if let Some(name) = name {
-        return match matching
-            .into_iter()
-            .find(|o| o.pointer("/metadata/name").and_then(Value::as_str) == Some(name))
-        {
-            Some(o) => (200, with_api_version(o, group, version).to_string()),
-            None => status(404, "NotFound", format!("{plural} \"{name}\" not found")),
-        };
+impl Drop for WatchGuard {
+    fn drop(&mut self) {
+        self.0.active_watches.fetch_sub(1, Ordering::SeqCst);
     }
-    let labels = q.get("labelSelector").unwrap_or("");
-    let fields = q.get("fieldSelector").unwrap_or("");
-    let mut items: Vec<&Value> = matching
-        .filter(|o| label_match(o, labels) && field_match(o, fields))
-        .collect();
-    items.sort_by_key(|o| {
-        (
-            o.pointer("/metadata/namespace")
-                .and_then(Value::as_str)
-                .unwrap_or(""),
-            o.pointer("/metadata/name")
-                .and_then(Value::as_str)
-                .unwrap_or(""),
-        )
-    });
-    // `continue` is an opaque token to clients; here it is the offset of the next item.
-    let start: usize = q.get("continue").and_then(|c| c.parse().ok()).unwrap_or(0);
-    let limit: usize = q
-        .get("limit")
-        .and_then(|l| l.parse().ok())
-        .filter(|l| *l > 0)
-        .unwrap_or(usize::MAX);
-    let end = start.saturating_add(limit).min(items.len());
-    let page: Vec<Value> = items
-        .get(start..end)
-        .unwrap_or(&[])
-        .iter()
-        .map(|o| with_api_version(o, group, version))
-        .collect();
-    let mut meta = Map::new();
-    meta.insert("resourceVersion".into(), Value::from("1"));
-    if end < items.len() {
-        meta.insert("continue".into(), Value::from(end.to_string()));
-        meta.insert("remainingItemCount".into(), Value::from(items.len() - end));
-    }
-    (200, json!({"kind": format!("{kind}List"), "apiVersion": api_version(group, version), "metadata": meta, "items": page}).to_string())
 }
 
-fn with_api_version(o: &Value, group: &str, version: &str) -> Value {
-    let mut o = o.clone();
-    o["apiVersion"] = Value::from(api_version(group, version));
-    o
+/// The line a watcher with `selector` gets for `event`, if any: an object that stops
+/// matching is DELETED for it, one that starts matching ADDED, as the real server does.
+fn event_for(event: &store::Event, selector: &Selector) -> Option<Bytes> {
+    event_type_for(event, selector).map(|kind| Bytes::from(store::event_line(kind, &event.object)))
 }
 
-/// Equality-based label selectors: `a=b`, `a==b`, `a!=b`, `a`, `!a`, comma-separated.
-fn label_match(o: &Value, selector: &str) -> bool {
-    let labels = o.pointer("/metadata/labels").and_then(Value::as_object);
-    let get = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str);
-    selector
-        .split(',')
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .all(|term| {
-            if let Some((k, v)) = term.split_once("!=") {
-                get(k.trim()) != Some(v.trim())
-            } else if let Some((k, v)) = term.split_once("==").or_else(|| term.split_once('=')) {
-                get(k.trim()) == Some(v.trim())
-            } else if let Some(k) = term.strip_prefix('!') {
-                get(k).is_none()
-            } else {
-                get(term).is_some()
-            }
-        })
-}
-
-/// Field selectors (`metadata.name=x`, `spec.nodeName!=y`, `involvedObject.kind=Pod`):
-/// any dotted path into the object, `=`, `==` or `!=`.
-fn field_match(o: &Value, selector: &str) -> bool {
-    selector
-        .split(',')
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .all(|term| {
-            let (path, want, negate) = match term.split_once("!=") {
-                Some((p, v)) => (p, v, true),
-                None => match term.split_once("==").or_else(|| term.split_once('=')) {
-                    Some((p, v)) => (p, v, false),
-                    None => return false,
-                },
-            };
-            let pointer = format!("/{}", path.trim().replace('.', "/"));
-            let got = o.pointer(&pointer).and_then(Value::as_str).unwrap_or("");
-            (got == want.trim()) != negate
-        })
-}
-
-/// Percent-decoding of a query component (`+` is a space).
-fn decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let hex = |b: u8| (b as char).to_digit(16);
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push((h * 16 + l) as u8);
-                    i += 2;
-                }
-                _ => out.push(b'%'),
-            },
-            b => out.push(b),
+fn event_type_for(event: &store::Event, selector: &Selector) -> Option<&'static str> {
+    Some(if selector.is_empty() {
+        event.kind.as_str()
+    } else {
+        let now = selector.matches_json(&event.object);
+        let before = event
+            .prev
+            .as_ref()
+            .is_some_and(|p| selector.matches_json(p));
+        match (event.kind, before, now) {
+            (EventType::Deleted, true, _) | (EventType::Modified, true, false) => "DELETED",
+            (EventType::Modified, true, true) => "MODIFIED",
+            (EventType::Added | EventType::Modified, false, true) => "ADDED",
+            _ => return None,
         }
-        i += 1;
+    })
+}
+
+async fn watch(
+    shared: Arc<Shared>,
+    req: api::Req,
+    query: api::Query,
+    mut shutdown: watch::Receiver<bool>,
+) -> Response<Body> {
+    let (kind, _, group, version, _) = RESOURCES[req.res];
+    if group == "metrics.k8s.io" {
+        let (c, b) = api::status(
+            405,
+            "MethodNotAllowed",
+            "the server does not allow this method on the requested resource".into(),
+        );
+        return respond(c, b, None, false);
     }
-    String::from_utf8_lossy(&out).into_owned()
+    let selector = match Selector::parse(
+        query.get("labelSelector").unwrap_or(""),
+        query.get("fieldSelector").unwrap_or(""),
+    ) {
+        Ok(s) => Arc::new(s),
+        Err(e) => {
+            let (c, b) = api::status(400, "BadRequest", e);
+            return respond(c, b, None, false);
+        }
+    };
+    let initial_events = query.get("sendInitialEvents") == Some("true");
+    let from = match query.get("resourceVersion").filter(|v| !v.is_empty()) {
+        None => None,
+        Some(v) => match v.parse::<u64>() {
+            Ok(n) => Some(n),
+            Err(_) => {
+                let (c, b) =
+                    api::status(400, "BadRequest", format!("invalid resource version: {v}"));
+                return respond(c, b, None, false);
+            }
+        },
+    };
+    let timeout = query
+        .get("timeoutSeconds")
+        .and_then(|s| s.parse::<u64>().ok())
+        .filter(|s| *s > 0)
+        .map_or(DEFAULT_WATCH, |s| Duration::from_secs(s).min(MAX_WATCH));
+    let mut epoch = shared.watch_epoch.subscribe();
+    // Subscribing and rendering the first events (maybe every object) is store work.
+    let (state, sel) = (Arc::clone(&shared), Arc::clone(&selector));
+    let namespace = req.namespace.clone();
+    let subscribed = tokio::task::spawn_blocking(move || {
+        let (start, events, rv) = read(&state.store).subscribe(
+            req.res,
+            namespace.as_deref(),
+            if initial_events { None } else { from },
+        );
+        state.active_watches.fetch_add(1, Ordering::SeqCst);
+        let guard = WatchGuard(state);
+        // Lines are rendered as they are sent, so a watch over every object of a large
+        // store holds no second copy of it.
+        let (first, gone): (Vec<(&'static str, Arc<str>)>, bool) = match start {
+            Start::Snapshot(objects) => (
+                objects
+                    .into_iter()
+                    .filter(|o| sel.matches_json(o))
+                    .map(|o| ("ADDED", o))
+                    .collect(),
+                false,
+            ),
+            Start::Replay(events) => (
+                events
+                    .iter()
+                    .filter_map(|e| event_type_for(e, &sel).map(|t| (t, Arc::clone(&e.object))))
+                    .collect(),
+                false,
+            ),
+            Start::Gone { requested, oldest } => (
+                vec![("ERROR", Arc::from(store::gone_status(requested, oldest)))],
+                true,
+            ),
+        };
+        (first, gone, events, rv, guard)
+    })
+    .await;
+    let Ok((first, gone, mut events, rv, guard)) = subscribed else {
+        let (c, b) = api::status(500, "InternalError", "cannot start the watch".into());
+        return respond(c, b, None, false);
+    };
+    let (tx, rx) = mpsc::channel::<Bytes>(256);
+    let namespace = req.namespace.clone();
+    tokio::spawn(async move {
+        let _guard = guard;
+        for (kind, object) in first {
+            if tx
+                .send(Bytes::from(store::event_line(kind, &object)))
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+        if gone {
+            return;
+        }
+        if initial_events {
+            let bookmark = serde_json::json!({
+                "kind": kind, "apiVersion": api::api_version(group, version),
+                "metadata": {"resourceVersion": rv.to_string(),
+                             "annotations": {"k8s.io/initial-events-end": "true"}},
+            });
+            let line = store::event_line("BOOKMARK", &bookmark.to_string());
+            if tx.send(Bytes::from(line)).await.is_err() {
+                return;
+            }
+        }
+        let wanted = |e: &store::Event| {
+            e.res == req.res && namespace.as_ref().is_none_or(|ns| *ns == e.namespace)
+        };
+        let deadline = tokio::time::sleep(timeout);
+        tokio::pin!(deadline);
+        loop {
+            let event = tokio::select! {
+                _ = &mut deadline => break,
+                _ = stopped(&mut shutdown) => break,
+                _ = tx.closed() => break,
+                _ = epoch.changed() => {
+                    // Writes answered before the watch was ended still reach the client.
+                    while let Ok(e) = events.try_recv() {
+                        let Some(line) = wanted(&e).then(|| event_for(&e, &selector)).flatten()
+                        else {
+                            continue;
+                        };
+                        if tx.send(line).await.is_err() {
+                            break;
+                        }
+                    }
+                    break;
+                }
+                event = events.recv() => event,
+            };
+            match event {
+                Ok(e) if wanted(&e) => {
+                    if let Some(line) = event_for(&e, &selector) {
+                        if tx.send(line).await.is_err() {
+                            break;
+                        }
+                    }
+                }
+                Ok(_) => {}
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    // Too slow a reader: end as the real server ends a stale watch.
+                    let line = store::event_line("ERROR", &store::gone_status(rv, rv + 1));
+                    let _ = tx.send(Bytes::from(line)).await;
+                    break;
+                }
+                Err(broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    });
+    Response::builder()
+        .status(200)
+        .header("Content-Type", "application/json")
+        .body(Either::Right(WatchBody(rx)))
+        .unwrap_or_else(|_| Response::new(Either::Left(Full::new(Bytes::new()))))
 }
