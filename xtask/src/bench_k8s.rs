@@ -498,7 +498,7 @@ fn parse_gnu_time(text: &str) -> Option<u64> {
 /// `["summary", "critical"]`. Keys are matched at their own level only: the audit's
 /// `namespaceScores` also have `critical` and `score` keys. (xtask has no JSON parser; this
 /// is enough for the reports sre writes.)
-fn report_field<'a>(text: &'a str, path: &[&str]) -> Option<&'a str> {
+pub(crate) fn report_field<'a>(text: &'a str, path: &[&str]) -> Option<&'a str> {
     let mut value = text.trim();
     for key in path {
         value = json_field(value, key)?;

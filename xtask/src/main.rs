@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use anyhow::bail;
 
 mod bench_k8s;
+mod bench_k8s_live;
 mod deps;
 mod dist;
 mod gen_k8s;
@@ -49,6 +50,14 @@ const COMMANDS: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "bench-k8s-live [--nodes 5000] [--pods 150000] [--runs 3]",
+        &[
+            "Benchmark a live `sre k8s-doctor diagnostics` against the Kubernetes API",
+            "test server holding the bench-k8s cluster, side by side with",
+            "`kubectl get pods -A -o json` on the same server; prints the ratio.",
+        ],
+    ),
+    (
         "dist [--base-url URL]",
         &[
             "Build the release archive into target/dist/ and render the kubectl",
@@ -69,6 +78,7 @@ fn main() -> ExitCode {
         "deps" => deps::run(rest),
         "gen-k8s-snapshot" => gen_k8s::run(rest),
         "bench-k8s" => bench_k8s::run(rest),
+        "bench-k8s-live" => bench_k8s_live::run(rest),
         "dist" => dist::run(rest),
         "help" | "-h" | "--help" => {
             print_help();

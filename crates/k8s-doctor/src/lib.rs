@@ -16,11 +16,14 @@
 //! assert!(report.findings.iter().any(|f| f.code == "KD101"));
 //! ```
 
+mod capture;
 pub mod checks;
 pub mod examples;
+pub mod live;
 pub mod model;
 pub mod quantity;
 pub mod score;
+pub mod serve;
 pub mod snapshot;
 pub mod suppress;
 pub mod version;
@@ -57,6 +60,12 @@ pub enum Sub {
     Audit(AuditArgs),
     /// Healthcheck, diagnostics and audit together, in one report
     Check(CheckArgs),
+    /// Read a live cluster into a snapshot directory that `--snapshot` reads (to check
+    /// later or send to someone); Secrets are never read
+    Snapshot(SnapshotArgs),
+    /// Exporter: re-run the checks every --interval and serve /metrics, /healthz, /readyz
+    /// and the latest report (/report.json, /report.html)
+    Serve(serve::ServeArgs),
     /// List the checks with their codes, or print their documentation
     Checks(ChecksArgs),
 }
@@ -66,9 +75,12 @@ pub struct CheckArgs {
     /// Snapshot file or directory, repeatable: `kubectl get ... -A -o yaml|json` output,
     /// multi-document YAML, `kubectl cluster-info dump` files, `kubectl version -o json`,
     /// metrics.k8s.io NodeMetricsList/PodMetricsList. Directories are read recursively;
-    /// `-` reads standard input.
-    #[arg(long, short = 's', required = true, value_name = "PATH")]
+    /// `-` reads standard input. Without it, the cluster of the current kube context is
+    /// read live.
+    #[arg(long, short = 's', value_name = "PATH")]
     pub snapshot: Vec<PathBuf>,
+    #[command(flatten)]
+    pub live: LiveArgs,
     /// Run only these checks (code or name, repeatable or comma-separated)
     #[arg(long = "check", value_name = "CODE", value_delimiter = ',')]
     pub checks: Vec<String>,
@@ -96,9 +108,12 @@ pub struct CheckArgs {
 pub struct AuditArgs {
     /// Snapshot file or directory, repeatable (as for healthcheck); `-` reads standard
     /// input. Audited: Deployments, StatefulSets, DaemonSets, Jobs, CronJobs, ReplicaSets
-    /// without an owner, and pods without a controller.
-    #[arg(long, short = 's', required = true, value_name = "PATH")]
+    /// without an owner, and pods without a controller. Without it, the cluster of the
+    /// current kube context is read live.
+    #[arg(long, short = 's', value_name = "PATH")]
     pub snapshot: Vec<PathBuf>,
+    #[command(flatten)]
+    pub live: LiveArgs,
     /// Run only these checks (code or name, repeatable or comma-separated)
     #[arg(long = "check", value_name = "CODE", value_delimiter = ',')]
     pub checks: Vec<String>,
@@ -108,6 +123,78 @@ pub struct AuditArgs {
     pub exclude: Vec<String>,
     #[command(flatten)]
     pub report: ReportArgs,
+}
+
+/// Where and how to read a live cluster.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct LiveArgs {
+    /// Kubeconfig file [default: $KUBECONFIG (its files merged), else ~/.kube/config; in a
+    /// pod, its service account]
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context to read [default: the current context]; repeat to check several
+    /// clusters at once
+    #[arg(long, value_name = "NAME")]
+    pub context: Vec<String>,
+    /// Check every context of the kubeconfig, at once
+    #[arg(long, conflicts_with = "context")]
+    pub all_contexts: bool,
+    /// Only this namespace's objects; cluster-scoped objects and cluster health are still
+    /// checked
+    #[arg(long, short = 'n', value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+    /// Every namespace (the default; accepted as kubectl accepts it)
+    #[arg(long, short = 'A', conflicts_with = "namespace")]
+    pub all_namespaces: bool,
+    /// Timeout of each API request, connecting included [default: 30s]
+    #[arg(long, value_name = "DURATION", value_parser = duration_arg)]
+    pub timeout: Option<std::time::Duration>,
+    /// Give up on a cluster whose read takes longer than this (exit 2) [default: 5m]
+    #[arg(long, value_name = "DURATION", value_parser = duration_arg)]
+    pub deadline: Option<std::time::Duration>,
+    /// API requests in flight at once, per cluster [default: 8]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: Option<u16>,
+}
+
+fn duration_arg(s: &str) -> Result<std::time::Duration, String> {
+    sre_cli::units::parse_duration(s).map_err(|e| e.to_string())
+}
+
+impl LiveArgs {
+    fn options(&self) -> live::LiveOptions {
+        let d = live::LiveOptions::default();
+        live::LiveOptions {
+            kubeconfig: self.kubeconfig.clone(),
+            namespace: self.namespace.clone(),
+            timeout: self.timeout.unwrap_or(d.timeout),
+            deadline: self.deadline.unwrap_or(d.deadline),
+            concurrency: self.concurrency.map_or(d.concurrency, usize::from),
+            ..d
+        }
+    }
+
+    fn contexts(&self) -> live::Contexts {
+        if self.all_contexts {
+            live::Contexts::All
+        } else if self.context.is_empty() {
+            live::Contexts::Current
+        } else {
+            live::Contexts::Named(self.context.clone())
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SnapshotArgs {
+    /// Directory to write; created, and must be empty if it exists
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: PathBuf,
+    /// What to capture: the objects of this command's checks [default: check, everything]
+    #[arg(long, value_name = "COMMAND", value_parser = ["healthcheck", "diagnostics", "audit", "check"], default_value = "check")]
+    pub only: String,
+    #[command(flatten)]
+    pub live: LiveArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -131,6 +218,7 @@ pub fn run(
         Sub::Audit(a) => {
             let args = CheckArgs {
                 snapshot: a.snapshot.clone(),
+                live: a.live.clone(),
                 checks: a.checks.clone(),
                 restart_warning: None,
                 restart_critical: None,
@@ -139,6 +227,18 @@ pub fn run(
                 report: a.report.clone(),
             };
             run_checks(Command::Audit, &args, global, config, out)
+        }
+        Sub::Snapshot(a) => capture::run(a, out),
+        Sub::Serve(a) => {
+            let k = config.k8s_doctor(K8sDoctorFlags::default())?;
+            let rules = config
+                .file
+                .k8s_doctor
+                .as_ref()
+                .map(|k| k.suppressions.as_slice())
+                .unwrap_or(&[]);
+            let suppressions = Suppressions::new(rules, config.path.as_deref(), &a.exclude)?;
+            serve::run(a, Thresholds::from(&k), &suppressions)
         }
         Sub::Checks(a) => {
             let text = if a.markdown {
@@ -192,21 +292,231 @@ fn run_checks(
         .map(|k| k.suppressions.as_slice())
         .unwrap_or(&[]);
     let suppressions = Suppressions::new(rules, config.path.as_deref(), &a.exclude)?;
-    let snap = snapshot::load(&a.snapshot).context("cannot load the snapshot")?;
-    let mut report = report_from_cluster_with(
-        &snap.cluster,
+    let settings = Settings {
         command,
-        &a.checks,
+        only: &a.checks,
         thresholds,
-        &suppressions,
-        sre_cli::clock::now(),
-    );
+        suppressions: &suppressions,
+        namespace: a.live.namespace.as_deref(),
+        now: sre_cli::clock::now(),
+    };
+    if a.snapshot.is_empty() {
+        let report = live_report(&a.live, &settings)?;
+        return sre_cli::output::emit(&report, &common, out);
+    }
+    if let Some(flag) = live_only_flag(&a.live) {
+        anyhow::bail!(
+            "{flag} is for reading a live cluster and cannot be combined with --snapshot; drop one of them"
+        );
+    }
+    let mut snap = snapshot::load(&a.snapshot).context("cannot load the snapshot")?;
+    settings.scope(&mut snap.cluster);
+    let mut report = settings.report(&snap.cluster);
     add_paths(&mut report, &a.snapshot, snap.files);
     // The process ends right after the report is written; freeing a model of 150,000 pods
     // object by object would take longer than some checks (about 0.4 s), so let the OS
     // reclaim it.
     std::mem::forget(snap);
     sre_cli::output::emit(&report, &common, out)
+}
+
+/// The first flag given that only makes sense for a live read.
+fn live_only_flag(l: &LiveArgs) -> Option<&'static str> {
+    [
+        (l.kubeconfig.is_some(), "--kubeconfig"),
+        (!l.context.is_empty(), "--context"),
+        (l.all_contexts, "--all-contexts"),
+        (l.timeout.is_some(), "--timeout"),
+        (l.deadline.is_some(), "--deadline"),
+        (l.concurrency.is_some(), "--concurrency"),
+    ]
+    .into_iter()
+    .find_map(|(given, flag)| given.then_some(flag))
+}
+
+/// Everything a report needs besides the cluster.
+pub struct Settings<'a> {
+    pub command: Command,
+    pub only: &'a [String],
+    pub thresholds: Thresholds,
+    pub suppressions: &'a Suppressions,
+    /// `--namespace`: findings about other namespaces are dropped.
+    pub namespace: Option<&'a str>,
+    pub now: SystemTime,
+}
+
+impl Settings<'_> {
+    /// Applies `--namespace` to the objects (see [`Cluster::retain_namespace`]).
+    pub fn scope(&self, cluster: &mut Cluster) {
+        if let Some(ns) = self.namespace {
+            let kube_system = matches!(self.command, Command::Healthcheck | Command::Check);
+            cluster.retain_namespace(ns, kube_system);
+        }
+    }
+
+    /// Runs the checks over `cluster`.
+    pub fn report(&self, cluster: &Cluster) -> Report {
+        let mut report = report_from_cluster_with(
+            cluster,
+            self.command,
+            self.only,
+            self.thresholds,
+            self.suppressions,
+            self.now,
+        );
+        if let Some(ns) = self.namespace {
+            keep_namespace(&mut report, ns);
+        }
+        report
+    }
+}
+
+/// `--namespace`: drops findings about objects of other namespaces. Findings about
+/// cluster-scoped objects (nodes, cluster roles) and the healthcheck's findings about the
+/// control plane stay: they are the health of the cluster the namespace runs on.
+fn keep_namespace(report: &mut Report, ns: &str) {
+    let health: Vec<&str> = checks::ALL
+        .iter()
+        .filter(|c| c.commands == [Command::Healthcheck])
+        .map(|c| c.meta.code)
+        .collect();
+    // Namespace objects are cluster-scoped; those of other namespaces are not ours either.
+    let about_ns = |r: &sre_core::Resource| {
+        let other_namespace_object =
+            r.kind.as_deref() == Some("Namespace") && r.name.as_deref().is_some_and(|n| n != ns);
+        r.namespace.as_deref().is_none_or(|n| n == ns) && !other_namespace_object
+    };
+    report
+        .findings
+        .retain(|f| about_ns(&f.resource) || health.contains(&f.code.as_str()));
+    report
+        .suppressed
+        .retain(|s| about_ns(&s.finding.resource) || health.contains(&s.finding.code.as_str()));
+    report.finish();
+    report.target.insert("namespace".into(), Value::from(ns));
+}
+
+/// Reads the cluster(s) of `live` and runs the checks.
+fn live_report(live: &LiveArgs, settings: &Settings<'_>) -> anyhow::Result<Report> {
+    let runtime = runtime()?;
+    let reads = runtime.block_on(read_clusters(live, settings.command, false))?;
+    reports_from(reads, settings)
+}
+
+/// One cluster's read, or why it failed, with its context and position.
+pub(crate) type ClusterRead = (usize, String, Result<live::Read, live::LiveError>);
+
+/// Reads every cluster `live` names, concurrently.
+pub(crate) async fn read_clusters(
+    live: &LiveArgs,
+    command: Command,
+    keep_pages: bool,
+) -> anyhow::Result<Vec<ClusterRead>> {
+    let mut opts = live.options();
+    opts.keep_pages = keep_pages;
+    let targets = live::targets(&opts, &live.contexts()).await?;
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, t) in targets.into_iter().enumerate() {
+        let opts = opts.clone();
+        let name = t.context.clone();
+        tasks.spawn(async move { (i, name, live::read(t, command, &opts).await) });
+    }
+    let mut reads = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        reads.push(joined.map_err(|e| anyhow::anyhow!("a cluster read failed: {e}"))?);
+    }
+    reads.sort_by_key(|(i, ..)| *i);
+    Ok(reads)
+}
+
+/// One cluster gives its own report (its read failing is an error); several give one
+/// report whose findings name their cluster, with a summary per cluster.
+pub(crate) fn reports_from(
+    reads: Vec<ClusterRead>,
+    settings: &Settings<'_>,
+) -> anyhow::Result<Report> {
+    if reads.len() == 1 {
+        let Some((_, _, read)) = reads.into_iter().next() else {
+            anyhow::bail!("no cluster was read");
+        };
+        let mut read = read?;
+        settings.scope(&mut read.cluster);
+        let mut report = settings.report(&read.cluster);
+        add_live_target(&mut report, &read);
+        return Ok(report);
+    }
+    Ok(combine(reads, settings))
+}
+
+/// One report over several clusters. A cluster that could not be read is an error of the
+/// report (marking it partial), not the end of the run.
+fn combine(reads: Vec<ClusterRead>, settings: &Settings<'_>) -> Report {
+    let mut combined = Report::new("k8s-doctor", settings.command.as_str(), settings.now);
+    let mut clusters = Vec::new();
+    for (_, context, read) in reads {
+        match read {
+            Ok(mut read) => {
+                settings.scope(&mut read.cluster);
+                let mut r = settings.report(&read.cluster);
+                add_live_target(&mut r, &read);
+                clusters.push(json!({
+                    "context": context,
+                    "server": read.target.server,
+                    "serverVersion": r.target.get("serverVersion").cloned().unwrap_or(Value::Null),
+                    "partial": r.partial,
+                    "summary": r.summary,
+                    "score": r.target.get("score").cloned().unwrap_or(Value::Null),
+                }));
+                if combined.checks.is_empty() {
+                    combined.checks = r.checks.clone();
+                }
+                for e in r.errors {
+                    combined.error(format!("{context}: {}", e.source), e.message);
+                }
+                for mut f in r.findings {
+                    f.resource.cluster = Some(context.clone());
+                    combined.push(f);
+                }
+                for mut s in r.suppressed {
+                    s.finding.resource.cluster = Some(context.clone());
+                    combined.suppressed.push(s);
+                }
+            }
+            Err(e) => {
+                clusters.push(json!({"context": context, "error": format!("{e}")}));
+                combined.error(format!("cluster {context}"), format!("{e}"));
+            }
+        }
+    }
+    combined.target.insert("source".into(), Value::from("live"));
+    combined
+        .target
+        .insert("clusters".into(), Value::from(clusters));
+    combined.finish();
+    combined
+}
+
+fn add_live_target(report: &mut Report, read: &live::Read) {
+    let t = &mut report.target;
+    t.insert("source".into(), Value::from("live"));
+    t.insert("context".into(), Value::from(read.target.context.clone()));
+    t.insert("server".into(), Value::from(read.target.server.clone()));
+    t.insert("apiRequests".into(), Value::from(read.requests));
+    t.insert("apiRetries".into(), Value::from(read.retries));
+    t.insert(
+        "readSeconds".into(),
+        Value::from((read.elapsed.as_secs_f64() * 1000.0).round() / 1000.0),
+    );
+}
+
+/// The async runtime for live reads: two workers are plenty for I/O; parsing runs on the
+/// blocking pool, bounded by the number of cores.
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
 }
 
 fn validate(command: Command, only: &[String], t: Thresholds) -> anyhow::Result<()> {
@@ -344,8 +654,19 @@ pub fn report_from_cluster_with(
         Command::Diagnostics => &[Command::Diagnostics],
         Command::Audit => &[Command::Audit],
     };
-    for part in parts {
-        missing_inputs(cluster, *part, &mut report);
+    match &cluster.capture {
+        // A live read (or a snapshot of one) knows what it could not read; an empty list
+        // there is an empty cluster, not a missing input.
+        Some(capture) => {
+            for e in &capture.errors {
+                report.error(e.source.clone(), e.message.clone());
+            }
+        }
+        None => {
+            for part in parts {
+                missing_inputs(cluster, *part, &mut report);
+            }
+        }
     }
     suppress::apply(&mut report, cluster, suppressions, now);
     if matches!(command, Command::Audit | Command::Check) {

@@ -4,7 +4,7 @@
 //! tree. [`RawObject`] is the union of the fields we read from every kind (serde skips all
 //! other fields without allocating), and [`Cluster`] holds the typed, indexed result.
 
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
 /// Accepts strings, numbers and booleans as a string: YAML written by hand often has
@@ -772,6 +772,12 @@ pub struct RawObject {
     pub containers: Option<Vec<ContainerMetrics>>,
     // kubectl version -o json
     pub server_version: Option<VersionInfo>,
+    // K8sDoctorCapture (written by `sre k8s-doctor snapshot`)
+    pub context: Option<String>,
+    pub livez: Option<HealthProbe>,
+    pub readyz: Option<HealthProbe>,
+    pub metrics_api: Option<bool>,
+    pub errors: Option<Vec<CaptureError>>,
     // ServiceAccount
     pub automount_service_account_token: Option<bool>,
     // RBAC
@@ -992,6 +998,45 @@ pub struct Cluster {
     pub ignored_documents: usize,
     /// Objects seen more than once (overlapping snapshot files) and dropped.
     pub duplicates: usize,
+    /// What a live read recorded besides the objects (absent for plain snapshots).
+    pub capture: Option<Capture>,
+}
+
+/// What a live read of a cluster recorded besides its objects: API server health, whether
+/// metrics.k8s.io is served, and what could not be read. `sre k8s-doctor snapshot` writes it
+/// as a `K8sDoctorCapture` document, so that a captured snapshot gives the same report as
+/// the live cluster did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Capture {
+    /// The kubeconfig context (or `in-cluster`).
+    pub context: String,
+    pub livez: Option<HealthProbe>,
+    pub readyz: Option<HealthProbe>,
+    /// Whether the API server serves metrics.k8s.io (`None`: not known).
+    pub metrics_api: Option<bool>,
+    /// Resources (or namespaces) that could not be read, and why.
+    pub errors: Vec<CaptureError>,
+}
+
+/// The answer of `/livez` or `/readyz` (`?verbose`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct HealthProbe {
+    /// The HTTP status code.
+    pub status: u16,
+    pub ok: bool,
+    /// The individual checks that failed (`etcd`, `poststarthook/...`).
+    pub failed: Vec<String>,
+}
+
+/// A part of a live read that failed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct CaptureError {
+    /// What could not be read, e.g. `pods in namespace shop (list)`.
+    pub source: String,
+    pub message: String,
 }
 
 impl Cluster {
@@ -1150,6 +1195,15 @@ impl Cluster {
                 self.limit_ranges += 1;
                 self.limit_range_namespaces.insert(o.metadata.namespace);
             }
+            "K8sDoctorCapture" => {
+                self.capture = Some(Capture {
+                    context: o.context.unwrap_or_default(),
+                    livez: o.livez,
+                    readyz: o.readyz,
+                    metrics_api: o.metrics_api,
+                    errors: o.errors.unwrap_or_default(),
+                })
+            }
             "" => self.ignored_documents += 1,
             _ => self.other_objects += 1,
         }
@@ -1228,6 +1282,45 @@ impl Cluster {
 
     /// Drops objects seen twice (the same pod in two overlapping dumps), keeping the first:
     /// counting them twice would double event counts and pod lists.
+    /// `--namespace`: keeps the namespaced objects of `ns` only (and, with
+    /// `kube_system_pods`, the pods of kube-system, which the control-plane checks read);
+    /// cluster-scoped objects stay. A live read with `--namespace` fetches exactly this, so
+    /// both modes check the same objects.
+    pub fn retain_namespace(&mut self, ns: &str, kube_system_pods: bool) {
+        let keep = |n: &str| n == ns;
+        self.pods.retain(|p| {
+            keep(&p.meta.namespace) || (kube_system_pods && p.meta.namespace == "kube-system")
+        });
+        self.events.retain(|e| keep(&e.namespace));
+        self.workloads.retain(|w| keep(&w.namespace));
+        self.pdbs.retain(|p| keep(&p.namespace));
+        self.roles
+            .retain(|r| r.kind != "Role" || keep(&r.namespace));
+        self.bindings
+            .retain(|b| b.kind != "RoleBinding" || keep(&b.namespace));
+        self.network_policies.retain(|n| keep(&n.namespace));
+        self.owners.retain(|(_, n, _), _| keep(n));
+        let before = self.container_usage.len();
+        self.container_usage.retain(|(n, _, _), _| keep(n));
+        if self.container_usage.len() != before {
+            let pods: std::collections::HashSet<&(String, String, String)> =
+                self.container_usage.keys().collect();
+            self.pod_metrics = pods
+                .iter()
+                .map(|(n, p, _)| (n.as_str(), p.as_str()))
+                .collect::<std::collections::HashSet<_>>()
+                .len();
+        }
+        self.no_automount_accounts.retain(|(n, _)| keep(n));
+        self.namespace_ignore.retain(|n, _| keep(n));
+        self.namespace_names.retain(|n| keep(n));
+        self.namespaces = self.namespace_names.len();
+        self.quota_namespaces.retain(|n| keep(n));
+        self.limit_range_namespaces.retain(|n| keep(n));
+        self.quotas = self.quotas.min(self.quota_namespaces.len());
+        self.limit_ranges = self.limit_ranges.min(self.limit_range_namespaces.len());
+    }
+
     pub fn dedup(&mut self) {
         fn retain_unique<T, K: std::hash::Hash + Eq>(
             v: &mut Vec<T>,
@@ -1298,6 +1391,7 @@ impl Cluster {
             && self.limit_ranges == 0
             && self.other_objects == 0
             && self.server_version.is_none()
+            && self.capture.is_none()
     }
 
     /// Merges another partial cluster (from a parallel loader) into this one.
@@ -1334,6 +1428,9 @@ impl Cluster {
         self.other_objects += other.other_objects;
         self.ignored_documents += other.ignored_documents;
         self.duplicates += other.duplicates;
+        if other.capture.is_some() {
+            self.capture = other.capture;
+        }
     }
 
     /// The top-level workload that owns a pod: follows ReplicaSet -> Deployment and

@@ -148,6 +148,9 @@ impl From<&CheckMeta> for CheckRef {
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Resource {
+    /// The cluster (kubeconfig context) of the object, in reports over several clusters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -193,8 +196,12 @@ impl Resource {
 }
 
 impl fmt::Display for Resource {
-    /// `Kind namespace/name`, `Kind name` or `path:line:col`.
+    /// `Kind namespace/name`, `Kind name` or `path:line:col`, after `[cluster] ` in reports
+    /// over several clusters.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(cluster) = &self.cluster {
+            write!(f, "[{cluster}] ")?;
+        }
         if let Some(path) = &self.path {
             write!(f, "{path}")?;
             if let Some(l) = self.line {

@@ -550,6 +550,27 @@ impl KubeTestServer {
     }
 
     /// The current resourceVersion (bumped by every write).
+    /// Stores `object` as if a client had created (or replaced) it: it gets the next
+    /// resourceVersion and watchers see ADDED (or MODIFIED). For tests that change the
+    /// cluster under a running client.
+    pub fn create(&self, object: Value) -> Result<(), String> {
+        let p = prepare(object).ok_or("not an object of a kind the server knows, with a name")?;
+        let value: Value = serde_json::from_str(&p.json).map_err(|e| e.to_string())?;
+        let key = (p.res, p.namespace, p.name);
+        let mut store = self
+            .shared
+            .store
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let kind = if store.get(&key).is_some() {
+            EventType::Modified
+        } else {
+            EventType::Added
+        };
+        store.commit(key, value, kind);
+        Ok(())
+    }
+
     pub fn resource_version(&self) -> u64 {
         read(&self.shared.store).resource_version()
     }

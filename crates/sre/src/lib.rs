@@ -35,9 +35,10 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Commands {
-    /// Kubernetes cluster health check and problem diagnostics (from a snapshot)
+    /// Kubernetes health check, diagnostics and audit (live cluster or snapshot), snapshot
+    /// capture and exporter
     #[command(name = "k8s-doctor")]
-    K8sDoctor(k8s_doctor::Args),
+    K8sDoctor(Box<k8s_doctor::Args>),
     /// Run every tool on the bundled examples and write HTML and JSON reports
     Demo(demo::DemoArgs),
     /// Show the resolved configuration and where each value comes from

@@ -32,6 +32,9 @@ struct Agg {
     count: u64,
     events: u64,
     last_seen: Option<String>,
+    /// The event whose message is shown: the latest, the greatest name among equals, so
+    /// the choice does not depend on the order the events were read in.
+    shown: String,
     message: String,
     objects: Vec<String>,
 }
@@ -79,8 +82,9 @@ fn warning_events(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         a.count += e.count;
         a.events += 1;
         // RFC 3339 timestamps in UTC compare correctly as strings.
-        if e.last_seen >= a.last_seen {
+        if (&e.last_seen, &e.name) >= (&a.last_seen, &a.shown) {
             a.last_seen = e.last_seen.clone();
+            a.shown = e.name.clone();
             a.message = e.message.trim().to_string();
         }
     }

@@ -9,6 +9,7 @@ use serde_json::Value;
 use sre_core::{CheckMeta, Finding, Resource};
 use std::collections::BTreeMap;
 
+mod apiserver;
 pub mod audit;
 mod components;
 mod events;
@@ -83,6 +84,8 @@ pub const ALL: &[Check] = &[
     nodes::NODE_PRESSURE,
     nodes::NODE_NETWORK_UNAVAILABLE,
     nodes::NODE_UNSCHEDULABLE,
+    apiserver::API_SERVER_UNHEALTHY,
+    apiserver::METRICS_API_UNAVAILABLE,
     components::CONTROL_PLANE_NOT_VISIBLE,
     components::COMPONENT_MISSING,
     components::COMPONENT_UNHEALTHY,

@@ -1441,7 +1441,8 @@ fn a_hanging_server_answers_nothing_until_it_is_dropped() {
     let ended = rx
         .recv_timeout(Duration::from_secs(10))
         .expect("the request ends when the server is dropped");
-    assert!(ended.is_err(), "{ended:?}");
+    // Shutting down answers the hung request 503 or cuts the connection, whichever wins.
+    assert!(matches!(ended, Err(_) | Ok(503)), "{ended:?}");
 }
 
 #[test]

@@ -7,6 +7,7 @@ mod config;
 mod formats;
 mod in_process;
 mod inputs;
+mod live;
 mod multicall;
 
 use sre_test_harness::cli::{workspace_root, Cli, CliOutput};
@@ -31,6 +32,8 @@ pub fn sre() -> Cli {
         .env_remove("SRE_CONFIG")
         .env_remove("SRE_COLOR")
         .env_remove("SRE_LOG_LEVEL")
+        .env_remove("KUBECONFIG")
+        .env_remove("KUBERNETES_SERVICE_HOST")
 }
 
 pub fn run(args: &[&str]) -> CliOutput {
