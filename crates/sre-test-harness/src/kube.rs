@@ -332,6 +332,8 @@ pub struct Options {
     /// How many write events are kept for watches that start from a past resourceVersion
     /// (default 10,000); a watch from an older one gets an `ERROR` event with 410 Expired.
     pub event_log: usize,
+    /// The `gitVersion` `/version` answers (default `v1.29.2`).
+    pub server_version: String,
 }
 
 impl Default for Options {
@@ -342,6 +344,7 @@ impl Default for Options {
             listen: None,
             metrics_api: true,
             event_log: 10_000,
+            server_version: "v1.29.2".to_string(),
         }
     }
 }
@@ -403,6 +406,7 @@ struct Shared {
     store: RwLock<Store>,
     faults: Mutex<Faults>,
     metrics_api: bool,
+    server_version: String,
     active_watches: AtomicUsize,
     /// Bumped by [`KubeTestServer::end_watches`]; every open watch ends when it changes.
     watch_epoch: watch::Sender<u64>,
@@ -466,6 +470,7 @@ impl KubeTestServer {
                 ..Faults::default()
             }),
             metrics_api: options.metrics_api,
+            server_version: options.server_version.clone(),
             active_watches: AtomicUsize::new(0),
             watch_epoch: watch::Sender::new(0),
         });
@@ -816,6 +821,16 @@ async fn handle(
         if call.method == Method::GET && req.name.is_none() && call.query.is_watch() {
             return watch(shared, req.clone(), call.query, shutdown).await;
         }
+    }
+    if matches!(target, api::Target::Version) {
+        let v = shared.server_version.trim_start_matches('v');
+        let mut parts = v.split('.');
+        let (major, minor) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+        let body = serde_json::json!({
+            "major": major, "minor": minor, "gitVersion": shared.server_version,
+            "platform": "linux/amd64",
+        });
+        return respond(200, body.to_string(), None, text);
     }
     let state = Arc::clone(&shared);
     let routed = tokio::task::spawn_blocking(move || {
