@@ -50,7 +50,13 @@ pub fn run(a: &SnapshotArgs, out: &mut Out<'_>) -> anyhow::Result<ExitStatus> {
         match read {
             Ok(read) => {
                 let dir = if several {
-                    tmp.path().join(safe_name(context))
+                    // Numbered: two contexts whose names differ only in `/` or `:` (or a
+                    // context named `..`) cannot collide or escape.
+                    tmp.path().join(format!(
+                        "{:02}-{}",
+                        lines.len() + failed.len() + 1,
+                        safe_name(context)
+                    ))
                 } else {
                     tmp.path().to_path_buf()
                 };
@@ -138,6 +144,7 @@ fn write_read(dir: &Path, read: &Read) -> anyhow::Result<()> {
         "readyz": capture.readyz,
         "metricsApi": capture.metrics_api,
         "errors": capture.errors,
+        "capturedFor": capture.captured_for,
     });
     write(
         "capture.json",

@@ -141,7 +141,7 @@ pub struct LiveArgs {
     pub all_contexts: bool,
     /// Only this namespace's objects; cluster-scoped objects and cluster health are still
     /// checked
-    #[arg(long, short = 'n', value_name = "NAMESPACE")]
+    #[arg(long, short = 'n', value_name = "NAMESPACE", value_parser = namespace_arg)]
     pub namespace: Option<String>,
     /// Every namespace (the default; accepted as kubectl accepts it)
     #[arg(long, short = 'A', conflicts_with = "namespace")]
@@ -155,6 +155,23 @@ pub struct LiveArgs {
     /// API requests in flight at once, per cluster [default: 8]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: Option<u16>,
+}
+
+/// A namespace name: a DNS-1123 label (lowercase letters, digits, `-`; at most 63).
+fn namespace_arg(s: &str) -> Result<String, String> {
+    let ok = !s.is_empty()
+        && s.len() <= 63
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-');
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "`{s}` is not a namespace name: use lowercase letters, digits and `-` (at most 63), as `kubectl get namespaces` shows them"
+        ))
+    }
 }
 
 fn duration_arg(s: &str) -> Result<std::time::Duration, String> {
@@ -367,6 +384,35 @@ impl Settings<'_> {
         if let Some(ns) = self.namespace {
             keep_namespace(&mut report, ns);
         }
+        // A snapshot written by `snapshot --only X` or `-n NS` covers less than a full read:
+        // say so, instead of reporting what it lacks as healthy.
+        if let Some(scope) = cluster
+            .capture
+            .as_ref()
+            .and_then(|c| c.captured_for.as_ref())
+        {
+            let cmd = self.command.as_str();
+            if scope.command != "check" && scope.command != cmd {
+                report.error(
+                    "snapshot scope",
+                    format!(
+                        "the snapshot was captured with `--only {}`; {cmd} reads more than that: capture again with `--only {cmd}` or without `--only`",
+                        scope.command
+                    ),
+                );
+            }
+            if let Some(ns) = scope
+                .namespace
+                .as_deref()
+                .filter(|ns| self.namespace != Some(*ns))
+            {
+                report.error(
+                    "snapshot scope",
+                    format!("the snapshot holds only namespace {ns} (captured with `-n {ns}`); other namespaces were not captured: pass `-n {ns}`, or capture again without it"),
+                );
+            }
+            report.finish();
+        }
         report
     }
 }
@@ -416,10 +462,15 @@ pub(crate) async fn read_clusters(
     opts.keep_pages = keep_pages;
     let targets = live::targets(&opts, &live.contexts()).await?;
     let mut tasks = tokio::task::JoinSet::new();
-    for (i, t) in targets.into_iter().enumerate() {
+    for (i, (name, t)) in targets.into_iter().enumerate() {
         let opts = opts.clone();
-        let name = t.context.clone();
-        tasks.spawn(async move { (i, name, live::read(t, command, &opts).await) });
+        tasks.spawn(async move {
+            let read = match t {
+                Ok(t) => live::read(t, command, &opts).await,
+                Err(e) => Err(e),
+            };
+            (i, name, read)
+        });
     }
     let mut reads = Vec::new();
     while let Some(joined) = tasks.join_next().await {
@@ -435,6 +486,13 @@ pub(crate) fn reports_from(
     reads: Vec<ClusterRead>,
     settings: &Settings<'_>,
 ) -> anyhow::Result<Report> {
+    if reads.iter().all(|(_, _, r)| r.is_err()) && reads.len() > 1 {
+        let why: Vec<String> = reads
+            .iter()
+            .filter_map(|(_, c, r)| r.as_ref().err().map(|e| format!("{c}: {e}")))
+            .collect();
+        anyhow::bail!("no cluster could be read:\n  {}", why.join("\n  "));
+    }
     if reads.len() == 1 {
         let Some((_, _, read)) = reads.into_iter().next() else {
             anyhow::bail!("no cluster was read");
@@ -453,9 +511,12 @@ pub(crate) fn reports_from(
 fn combine(reads: Vec<ClusterRead>, settings: &Settings<'_>) -> Report {
     let mut combined = Report::new("k8s-doctor", settings.command.as_str(), settings.now);
     let mut clusters = Vec::new();
+    let (mut requests, mut retries) = (0u64, 0u64);
     for (_, context, read) in reads {
         match read {
             Ok(mut read) => {
+                requests += read.requests;
+                retries += read.retries;
                 settings.scope(&mut read.cluster);
                 let mut r = settings.report(&read.cluster);
                 add_live_target(&mut r, &read);
@@ -489,6 +550,12 @@ fn combine(reads: Vec<ClusterRead>, settings: &Settings<'_>) -> Report {
         }
     }
     combined.target.insert("source".into(), Value::from("live"));
+    combined
+        .target
+        .insert("apiRequests".into(), Value::from(requests));
+    combined
+        .target
+        .insert("apiRetries".into(), Value::from(retries));
     combined
         .target
         .insert("clusters".into(), Value::from(clusters));

@@ -16,7 +16,7 @@
 //! lean model parses 150,000 pods several times faster than fully typed objects.
 
 use crate::checks::Command;
-use crate::model::{Capture, CaptureError, Cluster, HealthProbe};
+use crate::model::{Capture, CaptureError, CapturedFor, Cluster, HealthProbe};
 use crate::snapshot;
 use bytes::Bytes;
 use kube::config::{KubeConfigOptions, Kubeconfig};
@@ -173,6 +173,12 @@ pub enum LiveError {
         status: u16,
         message: String,
     },
+    #[error("nothing could be read from context `{context}` at {url}; the first refusal: {message}\n  hint: the credentials may lack read permissions: docs/k8s-doctor.md has a ClusterRole with exactly what k8s-doctor reads")]
+    NothingReadable {
+        context: String,
+        url: String,
+        message: String,
+    },
     #[error("reading context `{context}` at {url} did not finish within the deadline of {deadline}\n  hint: raise --deadline, narrow the read with --namespace, or check the API server's load")]
     Deadline {
         context: String,
@@ -211,8 +217,12 @@ pub enum Contexts {
     All,
 }
 
+/// One context to read, or why its kubeconfig entry is unusable (a missing certificate
+/// file in one context must not stop the others from being read).
+pub type TargetResult = (String, Result<Target, LiveError>);
+
 /// Resolves the clusters to read from the kubeconfig (or the pod's service account).
-pub async fn targets(opts: &LiveOptions, which: &Contexts) -> Result<Vec<Target>, LiveError> {
+pub async fn targets(opts: &LiveOptions, which: &Contexts) -> Result<Vec<TargetResult>, LiveError> {
     let Some((kubeconfig, source)) = read_kubeconfig(opts.kubeconfig.as_deref())? else {
         if matches!(which, Contexts::Current)
             && std::env::var_os("KUBERNETES_SERVICE_HOST").is_some()
@@ -221,7 +231,10 @@ pub async fn targets(opts: &LiveOptions, which: &Contexts) -> Result<Vec<Target>
                 context: "in-cluster".into(),
                 message: error_chain(&e),
             })?;
-            return Ok(vec![target("in-cluster".into(), config, opts)]);
+            return Ok(vec![(
+                "in-cluster".into(),
+                Ok(target("in-cluster".into(), config, opts)),
+            )]);
         }
         return Err(LiveError::NoConfig);
     };
@@ -236,7 +249,10 @@ pub async fn targets(opts: &LiveOptions, which: &Contexts) -> Result<Vec<Target>
     let names: Vec<String> = match which {
         Contexts::All => available.clone(),
         Contexts::Named(names) => {
-            for n in names {
+            let mut names = names.clone();
+            let mut seen = std::collections::HashSet::new();
+            names.retain(|n| seen.insert(n.clone()));
+            for n in &names {
                 if !available.contains(n) {
                     return Err(LiveError::UnknownContext {
                         name: n.clone(),
@@ -244,7 +260,7 @@ pub async fn targets(opts: &LiveOptions, which: &Contexts) -> Result<Vec<Target>
                     });
                 }
             }
-            names.clone()
+            names
         }
         Contexts::Current => match kubeconfig.current_context.clone().filter(|c| !c.is_empty()) {
             Some(c) if available.contains(&c) => vec![c],
@@ -274,8 +290,8 @@ pub async fn targets(opts: &LiveOptions, which: &Contexts) -> Result<Vec<Target>
             .map_err(|e| LiveError::Config {
                 context: name.clone(),
                 message: error_chain(&e),
-            })?;
-        out.push(target(name, config, opts));
+            });
+        out.push((name.clone(), config.map(|c| target(name, c, opts))));
     }
     Ok(out)
 }
@@ -285,13 +301,21 @@ fn target(context: String, mut config: kube::Config, opts: &LiveOptions) -> Targ
     config.default_retry = false;
     config.connect_timeout = Some(opts.timeout);
     config.read_timeout = None;
-    let server = config.cluster_url.to_string();
-    let server = server.trim_end_matches('/').to_string();
+    let server = shown_url(&config.cluster_url);
     Target {
         context,
         server,
         config,
     }
+}
+
+/// The API server URL as shown in messages and reports: without any `user:password@`.
+fn shown_url(uri: &http::Uri) -> String {
+    let scheme = uri.scheme_str().unwrap_or("https");
+    let host = uri.host().unwrap_or("");
+    let port = uri.port_u16().map(|p| format!(":{p}")).unwrap_or_default();
+    let path = uri.path().trim_end_matches('/');
+    format!("{scheme}://{host}{port}{path}")
 }
 
 /// The kubeconfig and where it came from; `None` when there is none.
@@ -375,7 +399,16 @@ async fn read_inner(
     command: Command,
     opts: &LiveOptions,
 ) -> Result<Read, LiveError> {
-    let client = kube::Client::try_from(target.config.clone()).map_err(|e| LiveError::Config {
+    // Building the client may run an exec credential plugin, synchronously: on the
+    // blocking pool it cannot stall the runtime, and the deadline still applies.
+    let config = target.config.clone();
+    let built = tokio::task::spawn_blocking(move || kube::Client::try_from(config))
+        .await
+        .map_err(|e| LiveError::Config {
+            context: target.context.clone(),
+            message: format!("building the client failed: {e}"),
+        })?;
+    let client = built.map_err(|e| LiveError::Config {
         context: target.context.clone(),
         message: error_chain(&e),
     })?;
@@ -411,9 +444,20 @@ async fn read_inner(
                 message: status_message(&body),
             })
         }
+        403 => {
+            return Err(LiveError::Unauthorized {
+                context: target.context.clone(),
+                url: target.server.clone(),
+                status,
+                message: format!(
+                    "{} (even /version, which every user may read, is forbidden)",
+                    status_message(&body)
+                ),
+            })
+        }
         _ => {
             return Err(unreachable(format!(
-                "GET /version answered {status}: {}",
+                "GET /version answered {status} (the API server is up but failing): {}",
                 status_message(&body)
             )))
         }
@@ -424,7 +468,8 @@ async fn read_inner(
     let (livez, readyz, metrics) = tokio::join!(
         fetcher.probe("/livez"),
         fetcher.probe("/readyz"),
-        fetcher.get(METRICS_GROUP, true),
+        // No retries: a 503 here is the answer (metrics-server registered, backend down).
+        fetcher.get(METRICS_GROUP, false),
     );
     let mut probe = |p: Result<Option<HealthProbe>, CaptureError>| match p {
         Ok(p) => p,
@@ -493,16 +538,19 @@ async fn read_inner(
     let mut tasks = tokio::task::JoinSet::new();
     for (i, r) in wanted.iter().copied().enumerate() {
         let f = Arc::clone(&fetcher);
-        let scope = if r.namespaced {
+        // The healthcheck reads only kube-system's pods (its component and version
+        // checks look at nothing else): on a large cluster that is a few pods, not all.
+        let scope = if r == PODS && command == Command::Healthcheck {
+            Some("kube-system".to_string())
+        } else if r.namespaced {
             ns.map(str::to_string)
         } else {
             None
         };
-        // A namespace-scoped healthcheck still needs kube-system's pods: the control-plane
-        // components are cluster health, not namespace content.
-        let extra_kube_system = r == PODS
-            && matches!(command, Command::Healthcheck | Command::Check)
-            && ns.is_some_and(|n| n != "kube-system");
+        // A namespace-scoped `check` still needs kube-system's pods for its healthcheck
+        // part: the control-plane components are cluster health, not namespace content.
+        let extra_kube_system =
+            r == PODS && command == Command::Check && ns.is_some_and(|n| n != "kube-system");
         let names = namespace_names.clone();
         tasks.spawn(async move {
             let mut out = Vec::new();
@@ -526,6 +574,22 @@ async fn read_inner(
     }
     // Merge in a fixed order, whatever order the lists finished in.
     results.sort_by_key(|(i, ..)| *i);
+    if !results.is_empty()
+        && results
+            .iter()
+            .all(|(_, p, e)| p.is_empty() && !e.is_empty())
+    {
+        let first = results
+            .iter()
+            .flat_map(|(_, _, e)| e)
+            .next()
+            .map_or(String::new(), |e| format!("{}: {}", e.source, e.message));
+        return Err(LiveError::NothingReadable {
+            context: target.context.clone(),
+            url: target.server.clone(),
+            message: first,
+        });
+    }
     for (_, p, e) in results {
         pages.extend(p);
         errors.extend(e);
@@ -546,6 +610,10 @@ async fn read_inner(
         readyz,
         metrics_api,
         errors,
+        captured_for: Some(CapturedFor {
+            command: command.as_str().to_string(),
+            namespace: ns.map(str::to_string),
+        }),
     });
     Ok(Read {
         requests: fetcher.requests.load(Ordering::Relaxed),
@@ -587,8 +655,14 @@ async fn read_resource(
                 tasks.spawn(async move { (i, n.clone(), f.list(r, Some(&n)).await) });
             }
             let mut done = Vec::new();
-            while let Some(Ok(x)) = tasks.join_next().await {
-                done.push(x);
+            while let Some(joined) = tasks.join_next().await {
+                match joined {
+                    Ok(x) => done.push(x),
+                    Err(e) => errors.push(CaptureError {
+                        source: what(None),
+                        message: format!("a namespace list failed: {e}"),
+                    }),
+                }
             }
             done.sort_by_key(|(i, ..)| *i);
             for (_, n, result) in done {
@@ -771,7 +845,8 @@ impl Fetcher {
             None => label(r),
         };
         let mut token: Option<String> = None;
-        let mut parsing = Vec::new();
+        let mut parsing: Vec<tokio::task::JoinHandle<ParsedPage>> = Vec::new();
+        let mut relisted = false;
         loop {
             let mut path = format!("{base}?limit={}", self.page_size);
             if let Some(t) = &token {
@@ -779,6 +854,17 @@ impl Fetcher {
                 path.push_str(&encode(t));
             }
             let (status, body) = self.get(&path, true).await?;
+            if status == 410 && token.is_some() && !relisted {
+                // The continue token expired (a long read of a busy cluster): start over
+                // once, as client-go's pager does.
+                tracing::info!(path = %base, "Continue token expired; listing again");
+                relisted = true;
+                token = None;
+                for p in parsing.drain(..) {
+                    p.abort();
+                }
+                continue;
+            }
             if status != 200 {
                 return Err(Failure::Status {
                     code: status,
@@ -857,8 +943,11 @@ fn continue_token(body: &[u8]) -> Option<String> {
         if items.is_none_or(|i| at < i) {
             let rest = &body[at + 12..];
             let end = memchr::memchr(b'"', rest)?;
-            let token = std::str::from_utf8(&rest[..end]).ok()?;
-            return (!token.is_empty() && !token.contains('\\')).then(|| token.to_string());
+            if let Ok(token) = std::str::from_utf8(&rest[..end]) {
+                if !token.contains('\\') {
+                    return (!token.is_empty()).then(|| token.to_string());
+                }
+            }
         }
     }
     #[derive(serde::Deserialize)]
@@ -910,8 +999,22 @@ fn status_message(body: &[u8]) -> String {
 }
 
 /// An error and its sources, joined (`client error (Connect): tcp connect error:
-/// Connection refused (os error 111)`), repeated parts skipped.
-pub fn error_chain(e: &dyn std::error::Error) -> String {
+/// Connection refused (os error 111)`), repeated parts skipped. Errors of the credential
+/// machinery (exec plugins print tokens; the kubeconfig parser quotes the file, which
+/// holds keys) are replaced by a fixed text: credentials never reach a message.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut link: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = link {
+        if err.downcast_ref::<kube::client::AuthError>().is_some() {
+            return "the kubeconfig's credentials could not be obtained (token file, exec plugin or auth provider failed); the details are withheld because they may contain credentials: run `kubectl get --raw /version` with the same context to see the plugin's own error".to_string();
+        }
+        if let Some(kube::config::KubeconfigError::Parse(_)) =
+            err.downcast_ref::<kube::config::KubeconfigError>()
+        {
+            return "the kubeconfig is not a valid kubeconfig YAML document (the parser's details are withheld: they quote the file, which holds credentials); check it with `kubectl config view`".to_string();
+        }
+        link = err.source();
+    }
     let mut parts: Vec<String> = vec![e.to_string()];
     let mut source = e.source();
     while let Some(s) = source {

@@ -778,6 +778,7 @@ pub struct RawObject {
     pub readyz: Option<HealthProbe>,
     pub metrics_api: Option<bool>,
     pub errors: Option<Vec<CaptureError>>,
+    pub captured_for: Option<CapturedFor>,
     // ServiceAccount
     pub automount_service_account_token: Option<bool>,
     // RBAC
@@ -1017,6 +1018,17 @@ pub struct Capture {
     pub metrics_api: Option<bool>,
     /// Resources (or namespaces) that could not be read, and why.
     pub errors: Vec<CaptureError>,
+    /// What the read covered: the command whose objects were read, and `--namespace`.
+    pub captured_for: Option<CapturedFor>,
+}
+
+/// The scope of a live read (and of a snapshot written from one).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct CapturedFor {
+    /// `healthcheck`, `diagnostics`, `audit` or `check` (everything).
+    pub command: String,
+    pub namespace: Option<String>,
 }
 
 /// The answer of `/livez` or `/readyz` (`?verbose`).
@@ -1202,6 +1214,7 @@ impl Cluster {
                     readyz: o.readyz,
                     metrics_api: o.metrics_api,
                     errors: o.errors.unwrap_or_default(),
+                    captured_for: o.captured_for,
                 })
             }
             "" => self.ignored_documents += 1,
@@ -1280,8 +1293,6 @@ impl Cluster {
         });
     }
 
-    /// Drops objects seen twice (the same pod in two overlapping dumps), keeping the first:
-    /// counting them twice would double event counts and pod lists.
     /// `--namespace`: keeps the namespaced objects of `ns` only (and, with
     /// `kube_system_pods`, the pods of kube-system, which the control-plane checks read);
     /// cluster-scoped objects stay. A live read with `--namespace` fetches exactly this, so
@@ -1321,6 +1332,8 @@ impl Cluster {
         self.limit_ranges = self.limit_ranges.min(self.limit_range_namespaces.len());
     }
 
+    /// Drops objects seen twice (the same pod in two overlapping dumps), keeping the first:
+    /// counting them twice would double event counts and pod lists.
     pub fn dedup(&mut self) {
         fn retain_unique<T, K: std::hash::Hash + Eq>(
             v: &mut Vec<T>,

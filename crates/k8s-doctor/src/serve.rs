@@ -5,8 +5,7 @@
 //!   namespace (namespaces beyond `--max-namespaces` summed as `_other`, so the label set
 //!   stays bounded), run duration, last success time, runs by result, API requests,
 //!   retries and read errors, whether the last report is partial;
-//! - `/healthz`: the process is up; `/readyz`: a report exists (503 until the first run
-//!   succeeds);
+//! - `/healthz`: the process is up; `/readyz`: the first run has finished (503 before);
 //! - `/report.json` and `/report.html`: the latest report in the shared formats.
 //!
 //! SIGTERM or Ctrl-C stops accepting connections, lets requests in flight finish (up to
@@ -290,8 +289,15 @@ fn handle(
             metrics(&s, max_ns),
         ),
         "/healthz" | "/livez" => reply(StatusCode::OK, text, "ok\n".into()),
-        "/readyz" if s.report.is_some() => reply(StatusCode::OK, text, "ok\n".into()),
-        "/readyz" => not_ready(),
+        // Ready once the first run has finished, whatever its outcome: an exporter whose
+        // runs fail must still be scraped, or `k8s_doctor_runs_total{result="failure"}`
+        // and the staleness alert would never be seen.
+        "/readyz" if s.runs_ok + s.runs_failed > 0 => reply(StatusCode::OK, text, "ok\n".into()),
+        "/readyz" => reply(
+            StatusCode::SERVICE_UNAVAILABLE,
+            text,
+            "the first run has not finished\n".into(),
+        ),
         "/report.json" if s.report.is_some() => reply(StatusCode::OK, "application/json", s.json.clone()),
         "/report.html" if s.report.is_some() => reply(StatusCode::OK, "text/html; charset=utf-8", s.html.clone()),
         "/report.json" | "/report.html" => not_ready(),
