@@ -137,6 +137,7 @@ pub fn run(args: &[String]) -> Result<()> {
     let report = out_dir.join("diagnostics.json");
     let mut kubectl_runs = Vec::new();
     let mut sre_runs = Vec::new();
+    let mut kubectl_failed = false;
     for i in 0..=o.runs {
         let mut k = Command::new(GNU_TIME);
         k.args(["-f", "%e %M", "-o"])
@@ -147,11 +148,18 @@ pub fn run(args: &[String]) -> Result<()> {
             .args(["get", "pods", "-A", "-o", "json"]);
         // kubectl keeps the whole list in memory before printing it: on a large enough
         // cluster the kernel kills it. That is a result, not a reason to stop.
-        let kr = match timed(&mut k, &time_file, i == 0) {
-            Ok(r) => Some(r),
-            Err(e) => {
-                eprintln!("  kubectl failed: {e:#}");
-                None
+        // Once it has failed (killed for memory), it is not run again: it would fail the
+        // same way after minutes of swapping nothing.
+        let kr = if kubectl_failed {
+            None
+        } else {
+            match timed(&mut k, &time_file, i == 0) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    eprintln!("  kubectl failed: {e:#}");
+                    kubectl_failed = true;
+                    None
+                }
             }
         };
         let mut s = Command::new(GNU_TIME);
