@@ -334,6 +334,10 @@ pub struct Options {
     pub event_log: usize,
     /// The `gitVersion` `/version` answers (default `v1.29.2`).
     pub server_version: String,
+    /// With `tls`: require a client certificate signed by the server's CA (mutual TLS, as
+    /// kubeadm and kind clusters authenticate their admin user); the kubeconfig carries
+    /// one (`client-certificate-data`, `client-key-data`).
+    pub client_certs: bool,
 }
 
 impl Default for Options {
@@ -345,6 +349,7 @@ impl Default for Options {
             metrics_api: true,
             event_log: 10_000,
             server_version: "v1.29.2".to_string(),
+            client_certs: false,
         }
     }
 }
@@ -418,6 +423,8 @@ pub struct KubeTestServer {
     addr: SocketAddr,
     dir: tempfile::TempDir,
     ca_pem: Option<String>,
+    /// `(certificate PEM, key PEM)` of the client, with [`Options::client_certs`].
+    client: Option<(String, String)>,
     shared: Arc<Shared>,
     shutdown: watch::Sender<bool>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -446,11 +453,11 @@ impl KubeTestServer {
             ip if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
             ip => ip,
         };
-        let (tls, ca_pem) = if options.tls {
-            let (acceptor, ca) = tls_acceptor(host)?;
-            (Some(acceptor), Some(ca))
+        let (tls, ca_pem, client) = if options.tls {
+            let (acceptor, ca, client) = tls_acceptor(host, options.client_certs)?;
+            (Some(acceptor), Some(ca), client)
         } else {
-            (None, None)
+            (None, None, None)
         };
         let url = format!(
             "{}://{}",
@@ -489,6 +496,7 @@ impl KubeTestServer {
             addr,
             dir,
             ca_pem,
+            client,
             shared,
             shutdown,
             thread: Some(thread),
@@ -535,7 +543,12 @@ impl KubeTestServer {
     ) -> std::io::Result<()> {
         std::fs::write(
             path,
-            kubeconfig_text(&self.url, token, self.ca_pem.as_deref()),
+            kubeconfig_text(
+                &self.url,
+                token,
+                self.ca_pem.as_deref(),
+                self.client.as_ref(),
+            ),
         )
     }
 
@@ -622,14 +635,25 @@ pub fn write_kubeconfig_with_token(
     url: &str,
     token: Option<&str>,
 ) -> std::io::Result<()> {
-    std::fs::write(path, kubeconfig_text(url, token, None))
+    std::fs::write(path, kubeconfig_text(url, token, None, None))
 }
 
-fn kubeconfig_text(url: &str, token: Option<&str>, ca_pem: Option<&str>) -> String {
+fn kubeconfig_text(
+    url: &str,
+    token: Option<&str>,
+    ca_pem: Option<&str>,
+    client: Option<&(String, String)>,
+) -> String {
     use base64::Engine as _;
-    let user = match token {
-        Some(t) => format!("{{token: \"{t}\"}}"),
-        None => "{}".to_string(),
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let user = match (token, client) {
+        (_, Some((cert, key))) => format!(
+            "{{client-certificate-data: \"{}\", client-key-data: \"{}\"}}",
+            b64(cert),
+            b64(key)
+        ),
+        (Some(t), None) => format!("{{token: \"{t}\"}}"),
+        (None, None) => "{}".to_string(),
     };
     let ca = match ca_pem {
         Some(pem) => format!(
@@ -643,9 +667,12 @@ fn kubeconfig_text(url: &str, token: Option<&str>, ca_pem: Option<&str>) -> Stri
     )
 }
 
-/// A CA and a server certificate for `127.0.0.1`, `localhost` and `host`, generated now.
-/// Returns the acceptor and the CA's PEM.
-fn tls_acceptor(host: IpAddr) -> Result<(tokio_rustls::TlsAcceptor, String), String> {
+/// The acceptor, the CA's PEM, and the client's certificate and key PEMs (mutual TLS).
+type Tls = (tokio_rustls::TlsAcceptor, String, Option<(String, String)>);
+
+/// A CA and a server certificate for `127.0.0.1`, `localhost` and `host`, generated now;
+/// with `client_certs`, also a client certificate, and the server requires one.
+fn tls_acceptor(host: IpAddr, client_certs: bool) -> Result<Tls, String> {
     use rcgen::{
         BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose,
         IsCa, KeyPair, KeyUsagePurpose,
@@ -677,17 +704,44 @@ fn tls_acceptor(host: IpAddr) -> Result<(tokio_rustls::TlsAcceptor, String), Str
     let cert = params.signed_by(&key, &*ca).map_err(err)?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let tls_err = |e: rustls::Error| format!("cannot configure TLS: {e}");
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+    let builder = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()
-        .map_err(tls_err)?
-        .with_no_client_auth()
+        .map_err(tls_err)?;
+    let (builder, client) = if client_certs {
+        let mut c = CertificateParams::new(Vec::<String>::new()).map_err(err)?;
+        c.distinguished_name
+            .push(DnType::CommonName, "kubernetes-admin");
+        c.distinguished_name
+            .push(DnType::OrganizationName, "system:masters");
+        c.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        c.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        let client_key = KeyPair::generate().map_err(err)?;
+        let client_cert = c.signed_by(&client_key, &*ca).map_err(err)?;
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(ca.der().clone()).map_err(tls_err)?;
+        let verifier =
+            rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+                .build()
+                .map_err(|e| format!("cannot configure client certificates: {e}"))?;
+        (
+            builder.with_client_cert_verifier(verifier),
+            Some((client_cert.pem(), client_key.serialize_pem())),
+        )
+    } else {
+        (builder.with_no_client_auth(), None)
+    };
+    let mut config = builder
         .with_single_cert(
             vec![cert.der().clone(), ca.der().clone()],
             rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
         )
         .map_err(tls_err)?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok((tokio_rustls::TlsAcceptor::from(Arc::new(config)), ca.pem()))
+    Ok((
+        tokio_rustls::TlsAcceptor::from(Arc::new(config)),
+        ca.pem(),
+        client,
+    ))
 }
 
 /// Resolves once the server is told to stop.

@@ -6,12 +6,13 @@ use sre_test_harness::kube::{load_objects, KubeTestServer, Options};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: kube-testserver --fixtures PATH... --kubeconfig FILE [--listen ADDR] [--token TOKEN] [--tls] [--no-metrics-api]\n\
+const USAGE: &str = "usage: kube-testserver --fixtures PATH... --kubeconfig FILE [--listen ADDR] [--token TOKEN] [--tls [--client-certs]] [--no-metrics-api]\n\
   --fixtures PATH...  snapshot files or directories (read recursively for .json, .yaml, .yml)\n\
   --kubeconfig FILE   where to write a kubeconfig pointing at the server\n\
   --listen ADDR       address to listen on (default 127.0.0.1:0, a free port)\n\
   --token TOKEN       bearer token every request must carry\n\
   --tls               serve HTTPS with a CA generated at start (written into the kubeconfig)\n\
+  --client-certs      with --tls: require a client certificate (written into the kubeconfig)\n\
   --no-metrics-api    serve no metrics.k8s.io group, as a cluster without metrics-server";
 
 fn fail(message: &str) -> ExitCode {
@@ -59,6 +60,7 @@ fn main() -> ExitCode {
                 Err(e) => return fail(&e),
             },
             "--tls" => options.tls = true,
+            "--client-certs" => options.client_certs = true,
             "--no-metrics-api" => options.metrics_api = false,
             "-h" | "--help" => {
                 eprintln!("{USAGE}");

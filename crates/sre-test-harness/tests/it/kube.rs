@@ -1505,3 +1505,53 @@ fn kubectl_apply_client_and_server_side() {
     );
     assert_eq!(level(), "warn");
 }
+
+#[test]
+fn kubectl_authenticates_with_a_client_certificate_and_fails_without_one() {
+    let s = KubeTestServer::start_with(
+        load_fixtures(&example_files()).expect("fixtures"),
+        Options {
+            tls: true,
+            client_certs: true,
+            ..Options::default()
+        },
+    )
+    .expect("starts");
+    let text = std::fs::read_to_string(s.kubeconfig()).expect("kubeconfig");
+    assert!(text.contains("client-certificate-data") && text.contains("client-key-data"));
+    let nodes = json(&kubectl(&s, &["get", "nodes", "-o", "json"]));
+    assert_eq!(names(&nodes).len(), 4);
+    // The same kubeconfig without the client certificate: the TLS handshake is refused.
+    let dir = tempfile::tempdir().expect("tmp");
+    let bare = dir.path().join("config");
+    s.write_kubeconfig_with_token(&bare, None).expect("write");
+    let without: String = std::fs::read_to_string(&bare)
+        .expect("read")
+        .lines()
+        .map(|l| {
+            if l.contains("client-certificate-data") {
+                "  user: {}".to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(&bare, without).expect("write");
+    let home = tempfile::tempdir().expect("home");
+    let out = Cli::new(require_program("kubectl", "kubectl (shipped on the image)"))
+        .env("HOME", home.path())
+        .arg("--kubeconfig")
+        .arg(&bare)
+        .args(["get", "--raw", "/version"])
+        .run();
+    assert_ne!(out.status, Some(0), "{}", out.stdout);
+    assert!(
+        // TLS 1.3 refuses after the handshake: kubectl sees the connection close (EOF).
+        ["certificate", "tls", "EOF"]
+            .iter()
+            .any(|w| out.stderr.contains(w)),
+        "{}",
+        out.stderr
+    );
+}

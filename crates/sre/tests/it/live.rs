@@ -991,3 +991,63 @@ fn a_failing_credential_plugin_is_reported_without_its_output() {
         out.stdout
     );
 }
+
+#[test]
+fn client_certificates_authenticate_live_reads() {
+    let server = KubeTestServer::start_with(
+        example_objects(),
+        Options {
+            tls: true,
+            client_certs: true,
+            ..Options::default()
+        },
+    )
+    .expect("starts");
+    let out = live(
+        &server,
+        &["diagnostics", "-o", "json", "--fail-on", "never"],
+    );
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    let l = json(&out);
+    let s = json(
+        &sre()
+            .args(["k8s-doctor", "diagnostics", "--snapshot", EXAMPLE])
+            .args(["-o", "json", "--fail-on", "never"])
+            .run(),
+    );
+    assert_eq!(findings(&l), findings(&s));
+    let key = std::fs::read_to_string(server.kubeconfig()).expect("kubeconfig");
+    let key_data = key
+        .split("client-key-data: \"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("client key in the kubeconfig");
+    assert!(!out.stdout.contains(key_data) && !out.stderr.contains(key_data));
+}
+
+#[test]
+fn without_a_kubeconfig_a_pod_uses_its_service_account_and_says_what_is_missing() {
+    let home = tempfile::tempdir().expect("home");
+    // No kubeconfig anywhere: outside a pod, a clear error with the ways out.
+    let out = sre()
+        .env("HOME", home.path())
+        .args(["k8s-doctor", "healthcheck"])
+        .run();
+    assert_eq!(out.status, Some(2), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("no cluster to connect to"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("--snapshot"), "{}", out.stderr);
+    // In a pod (KUBERNETES_SERVICE_HOST set), the service account is used; here its token
+    // file does not exist, and the error says which context and what failed.
+    let out = sre()
+        .env("HOME", home.path())
+        .env("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+        .env("KUBERNETES_SERVICE_PORT", "1")
+        .args(["k8s-doctor", "healthcheck"])
+        .run();
+    assert_eq!(out.status, Some(2), "{}", out.stderr);
+    assert!(out.stderr.contains("`in-cluster`"), "{}", out.stderr);
+}
