@@ -461,6 +461,7 @@ pub(crate) async fn read_clusters(
     let mut opts = live.options();
     opts.keep_pages = keep_pages;
     let targets = live::targets(&opts, &live.contexts()).await?;
+    opts.progress = targets.len() == 1;
     let mut tasks = tokio::task::JoinSet::new();
     for (i, (name, t)) in targets.into_iter().enumerate() {
         let opts = opts.clone();

@@ -129,6 +129,9 @@ pub struct LiveOptions {
     pub page_size: u32,
     /// Keep the raw pages (for `snapshot`).
     pub keep_pages: bool,
+    /// Show a progress bar on stderr (when it is a terminal, outside CI): set for a
+    /// single cluster only, since bars of concurrent reads would overwrite each other.
+    pub progress: bool,
 }
 
 impl Default for LiveOptions {
@@ -141,6 +144,7 @@ impl Default for LiveOptions {
             concurrency: 8,
             page_size: 500,
             keep_pages: false,
+            progress: false,
         }
     }
 }
@@ -562,8 +566,14 @@ async fn read_inner(
             (i, out, errs)
         });
     }
+    let progress = if opts.progress {
+        sre_cli::progress::Progress::new(tasks.len() as u64, &format!("reading {}", target.context))
+    } else {
+        sre_cli::progress::Progress::none()
+    };
     let mut results = Vec::new();
     while let Some(joined) = tasks.join_next().await {
+        progress.inc(1);
         match joined {
             Ok(r) => results.push(r),
             Err(e) => errors.push(CaptureError {
@@ -572,6 +582,7 @@ async fn read_inner(
             }),
         }
     }
+    progress.finish();
     // Merge in a fixed order, whatever order the lists finished in.
     results.sort_by_key(|(i, ..)| *i);
     if !results.is_empty()

@@ -22,6 +22,11 @@ impl Progress {
         Progress(Some(bar))
     }
 
+    /// A bar that never shows (for work that reports its progress elsewhere).
+    pub fn none() -> Progress {
+        Progress(None)
+    }
+
     /// Advances by `n` steps. Cheap to call from several threads.
     pub fn inc(&self, n: u64) {
         if let Some(b) = &self.0 {
