@@ -403,6 +403,9 @@ pub struct Faults {
     pub fail_every: Option<(u64, u16, u32)>,
     /// When set, `/readyz` fails and names this check.
     pub unready: Option<String>,
+    /// The next this-many list requests that carry a `continue` token are answered 410
+    /// Expired, as a real server does when the token outlived etcd's compaction window.
+    pub expire_continue: u32,
     requests: u64,
 }
 

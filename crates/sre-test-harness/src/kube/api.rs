@@ -235,6 +235,15 @@ pub(super) fn fault_verdict(f: &mut Faults, call: &Call, target: &Target) -> Ver
     if f.hang {
         return Verdict::Hang;
     }
+    if f.expire_continue > 0 && call.query.get("continue").is_some_and(|c| !c.is_empty()) {
+        f.expire_continue -= 1;
+        let (c, b) = status(
+            410,
+            "Expired",
+            "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.".to_string(),
+        );
+        return Verdict::Answer(c, b, None);
+    }
     if call.path.trim_end_matches('/') == "/readyz" {
         if let Some(check) = &f.unready {
             return Verdict::Answer(

@@ -236,6 +236,21 @@ fn pagination_returns_every_object_once() {
         r["target"]["apiRequests"].as_u64().expect("apiRequests")
     };
     let one = requests(1);
+    // An expired continue token (410) mid-list: the list starts over once and is still
+    // complete, each pod once.
+    let server = tls_server(pods(1_203));
+    server
+        .set_faults(|f| f.expire_continue = 1)
+        .expect("faults");
+    let out = live(
+        &server,
+        &["diagnostics", "-o", "json", "--fail-on", "never"],
+    );
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    let r = json(&out);
+    assert_eq!(r["target"]["pods"], 1_203, "{}", r["target"]);
+    assert_eq!(r["target"]["duplicateObjects"], 0);
+    assert_eq!(r["partial"], false, "{}", r["errors"]);
     // 5,003 pods are 11 pages of 500: ten requests more than a single page.
     let many = requests(5_003);
     assert_eq!(
