@@ -26,9 +26,11 @@
 //! ```
 
 pub mod analysis;
+pub mod cli;
 pub mod episodes;
 pub mod findings;
 pub mod history;
+pub mod prometheus;
 pub mod recommend;
 
 pub use analysis::{analyze, Analysis, Options};

@@ -74,6 +74,10 @@ pub struct ServiceSpec {
     /// Files written into the directory before the start: relative path and contents (with
     /// placeholders).
     pub files: Vec<(String, String)>,
+    /// Commands run in the directory, in order, after the files are written and before
+    /// the start: `(program, Debian package, arguments with placeholders)`. A failing one
+    /// fails the start with its output.
+    pub setup: Vec<(String, String, Vec<String>)>,
     /// The readiness check.
     pub ready: Ready,
     /// How long to wait for readiness before failing.
@@ -91,6 +95,7 @@ impl ServiceSpec {
             args: Vec::new(),
             env: Vec::new(),
             files: Vec::new(),
+            setup: Vec::new(),
             ready: Ready::Tcp,
             startup_timeout: DEFAULT_STARTUP_TIMEOUT,
         }
@@ -121,6 +126,21 @@ impl ServiceSpec {
     /// Writes a file (path relative to the service's directory) before the start.
     pub fn file(mut self, path: impl Into<String>, contents: impl Into<String>) -> Self {
         self.files.push((path.into(), contents.into()));
+        self
+    }
+
+    /// Runs `program` (from Debian package `package`) with `args` in the directory before
+    /// the start, e.g. to load data into it.
+    pub fn setup<I, S>(mut self, program: &str, package: &str, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.setup.push((
+            program.to_string(),
+            package.to_string(),
+            args.into_iter().map(Into::into).collect(),
+        ));
         self
     }
 
@@ -193,6 +213,30 @@ impl Service {
                 }
                 fs::write(&path, fill(contents))
                     .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+            }
+            if attempt == 1 {
+                for (setup_program, package, setup_args) in &spec.setup {
+                    let p = require_program_in(setup_program, package, &search_dirs);
+                    let a: Vec<String> = setup_args.iter().map(|x| fill(x)).collect();
+                    let out = Command::new(&p)
+                        .args(&a)
+                        .current_dir(dir.path())
+                        .stdin(Stdio::null())
+                        .output()
+                        .unwrap_or_else(|e| {
+                            panic!("cannot run `{} {}`: {e}", p.display(), a.join(" "))
+                        });
+                    if !out.status.success() {
+                        panic!(
+                            "setup of `{name}` failed: `{} {}` exited {}:\n{}{}",
+                            p.display(),
+                            a.join(" "),
+                            out.status,
+                            String::from_utf8_lossy(&out.stdout),
+                            String::from_utf8_lossy(&out.stderr)
+                        );
+                    }
+                }
             }
             let args: Vec<String> = spec.args.iter().map(|a| fill(a)).collect();
             let command_line = format!("{} {}", program.display(), args.join(" "));
@@ -389,6 +433,50 @@ pub fn prometheus(config_yaml: Option<&str>, extra_args: &[&str]) -> Service {
         ])
         .args(extra_args.iter().copied())
         .ready(Ready::http("/-/ready"));
+    Service::start(spec)
+}
+
+/// Prometheus holding a backfilled history: `openmetrics` (OpenMetrics text ending with
+/// `# EOF`, samples older than about three hours) is written into its TSDB with
+/// `promtool tsdb create-blocks-from openmetrics` before the start; `rules` (a rule file)
+/// is loaded when given. Queries over the backfilled range work at once. The lookback delta
+/// is 59 s, so histories must be written every minute, on whole minutes, and queried at a
+/// one-minute step.
+#[track_caller]
+pub fn prometheus_with_history(openmetrics: &str, rules: Option<&str>) -> Service {
+    let config = match rules {
+        Some(_) => "global:\n  scrape_interval: 15s\n  evaluation_interval: 15s\nrule_files:\n  - {dir}/rules.yml\n",
+        None => "global:\n  scrape_interval: 15s\n",
+    };
+    let mut spec = ServiceSpec::new("prometheus", "prometheus")
+        .file("prom.yml", config)
+        .file("history.om", openmetrics)
+        .setup(
+            "promtool",
+            "prometheus",
+            [
+                "tsdb",
+                "create-blocks-from",
+                "openmetrics",
+                "{dir}/history.om",
+                "{dir}/data",
+            ],
+        )
+        .args([
+            "--config.file={dir}/prom.yml",
+            "--storage.tsdb.path={dir}/data",
+            "--web.listen-address=127.0.0.1:{port}",
+            "--storage.tsdb.retention.time=100y",
+            // Backfilled series carry no staleness markers, so a resolved alert would stay
+            // visible for the default 5-minute lookback; just under a minute (the histories'
+            // step; the lookback includes its start) makes each sample visible at exactly
+            // one evaluation, as live ALERTS series are, being marked stale on resolution.
+            "--query.lookback-delta=59s",
+        ])
+        .ready(Ready::http("/-/ready"));
+    if let Some(r) = rules {
+        spec = spec.file("rules.yml", r);
+    }
     Service::start(spec)
 }
 

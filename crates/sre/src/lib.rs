@@ -1,7 +1,8 @@
 //! The `sre` command line: one binary for every sre-toolkit tool.
 //!
 //! Multi-call: invoked as `k8s-doctor` (a symlink or copy named so) it behaves as
-//! `sre k8s-doctor`; invoked as `kubectl-doctor` it is the kubectl plugin `kubectl doctor`.
+//! `sre k8s-doctor`; invoked as `kubectl-doctor` it is the kubectl plugin `kubectl doctor`;
+//! invoked as `alert-analyzer` it is `sre alert-analyzer`.
 //! [`main_with_args`] parses, resolves configuration, sets up logging, runs the command and
 //! maps the outcome to the exit code (0 clean, 1 findings at or above `--fail-on`, 2 error).
 
@@ -39,6 +40,10 @@ pub enum Commands {
     /// capture and exporter
     #[command(name = "k8s-doctor")]
     K8sDoctor(Box<k8s_doctor::Args>),
+    /// Alert noise, flapping, correlation and timing patterns from Prometheus or
+    /// VictoriaMetrics history, with recommendations
+    #[command(name = "alert-analyzer")]
+    AlertAnalyzer(Box<alert_analyzer::cli::Args>),
     /// Run every tool on the bundled examples and write HTML and JSON reports
     Demo(demo::DemoArgs),
     /// Show the resolved configuration and where each value comes from
@@ -71,6 +76,16 @@ struct K8sDoctorCli {
     args: k8s_doctor::Args,
 }
 
+/// `alert-analyzer` invoked directly.
+#[derive(Debug, Parser)]
+#[command(name = "alert-analyzer", version, about = "Alert noise, flapping, correlation and timing patterns, with recommendations", after_help = AFTER_HELP)]
+struct AlertAnalyzerCli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(flatten)]
+    args: alert_analyzer::cli::Args,
+}
+
 /// Which program name we were invoked as.
 fn personality(argv0: Option<&OsString>) -> &'static str {
     let stem = argv0
@@ -81,6 +96,7 @@ fn personality(argv0: Option<&OsString>) -> &'static str {
     match stem {
         "k8s-doctor" => "k8s-doctor",
         "kubectl-doctor" => "kubectl-doctor",
+        "alert-analyzer" => "alert-analyzer",
         _ => "sre",
     }
 }
@@ -119,6 +135,15 @@ pub fn run_io(
     match personality(args.first()) {
         "sre" => match Cli::try_parse_from(&args) {
             Ok(cli) => finish(dispatch(&cli.global, &cli.command, out), err),
+            Err(e) => clap_exit(e, out, err),
+        },
+        "alert-analyzer" => match AlertAnalyzerCli::try_parse_from(&args) {
+            Ok(cli) => finish(
+                with_runtime(&cli.global, |config| {
+                    alert_analyzer::cli::run(&cli.args, &cli.global, config, out)
+                }),
+                err,
+            ),
             Err(e) => clap_exit(e, out, err),
         },
         name => {
@@ -197,6 +222,9 @@ fn dispatch(
         }
         Commands::K8sDoctor(args) => {
             with_runtime(global, |c| k8s_doctor::run(args, global, c, out))
+        }
+        Commands::AlertAnalyzer(args) => {
+            with_runtime(global, |c| alert_analyzer::cli::run(args, global, c, out))
         }
         Commands::Demo(args) => with_runtime(global, |c| demo::run(args, global, c, out)),
         Commands::Config {

@@ -1,5 +1,6 @@
 //! alert-analyzer integration tests: one binary, modules per area.
 
+mod prometheus;
 mod report;
 
 use alert_analyzer::{History, Rule, Series};

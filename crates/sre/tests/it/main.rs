@@ -1,6 +1,7 @@
 //! End-to-end tests of the `sre` binary: exit codes, output formats, multi-call names,
 //! configuration, bad input, completions, man page and the demo.
 
+mod alert_analyzer;
 mod basics;
 mod browser;
 mod config;

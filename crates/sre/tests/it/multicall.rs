@@ -73,3 +73,18 @@ fn invoked_as_kubectl_plugin() {
     let v: serde_json::Value = serde_json::from_str(&out.stdout).expect("json through kubectl");
     assert_eq!(v["findings"][0]["code"], "KD101");
 }
+
+#[test]
+fn invoked_as_alert_analyzer() {
+    let (_dir, bin) = linked("alert-analyzer");
+    let help = Cli::new(&bin).arg("--help").run();
+    help.assert_success();
+    assert!(
+        help.stdout.contains("Usage: alert-analyzer"),
+        "{}",
+        help.stdout
+    );
+    let out = Cli::new(&bin).arg("analyze").run();
+    assert_eq!(out.status, Some(2));
+    assert!(out.stderr.contains("--prometheus-url"), "{}", out.stderr);
+}

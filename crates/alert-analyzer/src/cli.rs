@@ -1,0 +1,242 @@
+//! `sre alert-analyzer`: the command line over the sources and the analysis.
+
+use crate::analysis::{analyze, Options};
+use crate::findings::report;
+use crate::history::{History, Window};
+use crate::prometheus::{Auth, Client, Endpoint, DEFAULT_CHUNK_STEPS};
+use anyhow::Context;
+use sre_cli::args::{GlobalArgs, ReportArgs};
+use sre_cli::config::Config;
+use sre_cli::output::Out;
+use sre_cli::ExitStatus;
+use sre_render::Format;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// `sre alert-analyzer`: alert noise, flapping, correlation and timing patterns.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Sub,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Sub {
+    /// Analyze what fired: noisy, flapping, correlated, schedule-driven and always-firing
+    /// alerts, dead rules, and what to change (for:, keep_firing_for, grouping, routing)
+    Analyze(AnalyzeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AnalyzeArgs {
+    /// Prometheus-compatible API to read (Prometheus, VictoriaMetrics, Thanos, Mimir);
+    /// repeatable, `NAME=URL` names the source in the report
+    #[arg(long = "prometheus-url", value_name = "[NAME=]URL")]
+    pub prometheus: Vec<String>,
+    /// Analyze a saved history file (written by --save-history) instead of a server
+    #[arg(long, value_name = "FILE", conflicts_with = "prometheus")]
+    pub history: Option<PathBuf>,
+    /// How far back to look, e.g. 7d or 30d [default: 7d]
+    #[arg(long, value_name = "DURATION", value_parser = duration_arg, conflicts_with_all = ["from", "history"])]
+    pub lookback: Option<Duration>,
+    /// Start of the window (RFC 3339, e.g. 2026-11-01T00:00:00Z), instead of --lookback
+    #[arg(long, value_name = "TIME", value_parser = time_arg, requires = "to")]
+    pub from: Option<SystemTime>,
+    /// End of the window (RFC 3339)
+    #[arg(long, value_name = "TIME", value_parser = time_arg, requires = "from")]
+    pub to: Option<SystemTime>,
+    /// Resolution of the history [default: 60s]
+    #[arg(long, value_name = "DURATION", value_parser = duration_arg, conflicts_with = "history")]
+    pub step: Option<Duration>,
+    /// Also write what was fetched as a history file, to analyze offline or share
+    #[arg(long, value_name = "FILE")]
+    pub save_history: Option<PathBuf>,
+    /// How many of the noisiest alerts become findings [default: 10]
+    #[arg(long, value_name = "N")]
+    pub top: Option<usize>,
+    /// File with a bearer token for the API (the token is never printed)
+    #[arg(long, value_name = "FILE")]
+    pub bearer_token_file: Option<PathBuf>,
+    /// Basic-auth user; the password is read from the SRE_PROMETHEUS_PASSWORD variable
+    #[arg(long, value_name = "USER")]
+    pub basic_auth_user: Option<String>,
+    /// PEM file of the CA that signed the API's certificate
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Do not verify the API's TLS certificate (never in production)
+    #[arg(long)]
+    pub insecure_skip_tls_verify: bool,
+    /// Timeout of each request [default: 30s]
+    #[arg(long, value_name = "DURATION", value_parser = duration_arg)]
+    pub timeout: Option<Duration>,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+fn duration_arg(s: &str) -> Result<Duration, String> {
+    sre_cli::units::parse_duration(s).map_err(|e| e.to_string())
+}
+
+fn time_arg(s: &str) -> Result<SystemTime, String> {
+    humantime::parse_rfc3339_weak(s)
+        .map_err(|e| format!("invalid time `{s}` ({e}): use RFC 3339, e.g. 2026-11-01T00:00:00Z"))
+}
+
+/// Runs `sre alert-analyzer ...`.
+pub fn run(
+    args: &Args,
+    global: &GlobalArgs,
+    config: &Config,
+    out: &mut Out<'_>,
+) -> anyhow::Result<ExitStatus> {
+    match &args.command {
+        Sub::Analyze(a) => run_analyze(a, global, config, out),
+    }
+}
+
+fn unix(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+fn run_analyze(
+    a: &AnalyzeArgs,
+    global: &GlobalArgs,
+    config: &Config,
+    out: &mut Out<'_>,
+) -> anyhow::Result<ExitStatus> {
+    let common = config.common(global, &a.report)?;
+    let now = sre_cli::clock::now();
+    let mut errors: Vec<(String, String)> = Vec::new();
+    let history = match (&a.history, a.prometheus.is_empty()) {
+        (Some(path), _) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the history file {}", path.display()))?;
+            History::from_json(&text)
+                .with_context(|| format!("{}: not a usable alert history", path.display()))?
+        }
+        (None, true) => anyhow::bail!(
+            "nothing to analyze: give --prometheus-url URL (repeatable) or --history FILE"
+        ),
+        (None, false) => fetch(a, now, &mut errors)?,
+    };
+    if let Some(path) = &a.save_history {
+        sre_cli::output::write_atomic(path, history.to_json().as_bytes())
+            .with_context(|| format!("cannot write the history to {}", path.display()))?;
+    }
+    let mut opts = Options::default();
+    if let Some(n) = a.top {
+        opts.top_n = n;
+    }
+    let analysis = analyze(&history, &opts);
+    let mut analyzed = report(&history, analysis, &opts, now);
+    for (source, message) in errors {
+        analyzed.report.error(source, message);
+    }
+    analyzed.report.finish();
+    if common.output.value == Format::Json {
+        // The JSON report carries the full numbers in `analysis` beside the findings.
+        let mut text = serde_json::to_string_pretty(&analyzed)?;
+        text.push('\n');
+        match &common.output_file {
+            Some(p) => sre_cli::output::write_atomic(p, text.as_bytes())?,
+            None => out.write(text.as_bytes())?,
+        }
+        return Ok(if analyzed.report.fails(common.fail_on.value.threshold()) {
+            ExitStatus::Findings
+        } else {
+            ExitStatus::Clean
+        });
+    }
+    sre_cli::output::emit(&analyzed.report, &common, out)
+}
+
+/// Reads every `--prometheus-url`; one failing source of several makes the report partial,
+/// all failing is an error.
+fn fetch(
+    a: &AnalyzeArgs,
+    now: SystemTime,
+    errors: &mut Vec<(String, String)>,
+) -> anyhow::Result<History> {
+    let step = i64::try_from(a.step.unwrap_or(Duration::from_secs(60)).as_secs())
+        .unwrap_or(60)
+        .max(1);
+    let (from, end) = match (a.from, a.to) {
+        (Some(f), Some(t)) => (unix(f), unix(t)),
+        _ => {
+            let lookback = a.lookback.unwrap_or(Duration::from_secs(7 * 86_400));
+            let end = unix(now);
+            (end - i64::try_from(lookback.as_secs()).unwrap_or(0), end)
+        }
+    };
+    if end <= from {
+        anyhow::bail!("the window is empty: --to must be after --from");
+    }
+    // Align to the step, as Prometheus evaluates at multiples of it.
+    let from = from - from.rem_euclid(step);
+    let window = Window {
+        from,
+        to: end - end.rem_euclid(step) + step,
+        step,
+    };
+    let auth = match (&a.bearer_token_file, &a.basic_auth_user) {
+        (Some(f), _) => Auth::Bearer(
+            std::fs::read_to_string(f)
+                .with_context(|| format!("cannot read the token file {}", f.display()))?
+                .trim()
+                .to_string(),
+        ),
+        (None, Some(user)) => Auth::Basic {
+            user: user.clone(),
+            password: std::env::var("SRE_PROMETHEUS_PASSWORD").map_err(|_| {
+                anyhow::anyhow!("--basic-auth-user needs the password in SRE_PROMETHEUS_PASSWORD")
+            })?,
+        },
+        (None, None) => Auth::None,
+    };
+    let mut history = History::new(window.from, window.to, window.step);
+    let mut read = 0;
+    for spec in &a.prometheus {
+        let (name, url) = match spec.split_once('=') {
+            Some((n, u)) if !n.contains('/') && !n.contains(':') => (Some(n.to_string()), u),
+            _ => (None, spec.as_str()),
+        };
+        let ep = Endpoint {
+            url: url.to_string(),
+            name: name
+                .clone()
+                .or_else(|| (a.prometheus.len() > 1).then(|| url.to_string())),
+            auth: auth.clone(),
+            ca_file: a.ca_file.clone(),
+            insecure_skip_verify: a.insecure_skip_tls_verify,
+            timeout: a.timeout.unwrap_or(Duration::from_secs(30)),
+        };
+        let client = Client::new(&ep)?;
+        let shown = client.url().to_string();
+        match client
+            .alert_series(window, DEFAULT_CHUNK_STEPS)
+            .and_then(|s| Ok((s, client.rules()?)))
+        {
+            Ok((series, rules)) => {
+                read += 1;
+                history.series.extend(series);
+                for r in rules {
+                    if !history
+                        .rules
+                        .iter()
+                        .any(|x| x.name == r.name && x.group == r.group)
+                    {
+                        history.rules.push(r);
+                    }
+                }
+            }
+            Err(e) if a.prometheus.len() > 1 => errors.push((shown, e.to_string())),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if read == 0 {
+        let why: Vec<String> = errors.iter().map(|(s, m)| format!("{s}: {m}")).collect();
+        anyhow::bail!("no source could be read:\n  {}", why.join("\n  "));
+    }
+    Ok(history)
+}

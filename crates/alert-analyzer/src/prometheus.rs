@@ -1,0 +1,355 @@
+//! Reading alert history and alerting rules from a Prometheus-compatible HTTP API
+//! (Prometheus, VictoriaMetrics; Thanos and Mimir serve the same API).
+//!
+//! History comes from `query_range` of `ALERTS` (one series per alert and `alertstate`),
+//! split into chunks of at most [`DEFAULT_CHUNK_STEPS`] evaluations so that no query
+//! exceeds the server's 11,000-points-per-series limit; a chunk the server still refuses
+//! as too large (400/422) is halved and retried. Rules come from `/api/v1/rules?type=alert`.
+
+use crate::history::{Labels, Rule, Series, Window};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Evaluations per `query_range` chunk: below Prometheus' limit of 11,000 points per series.
+pub const DEFAULT_CHUNK_STEPS: i64 = 10_000;
+/// The smallest chunk tried before giving up.
+const MIN_CHUNK_STEPS: i64 = 60;
+
+/// Credentials for the API. Never printed.
+#[derive(Clone, Default)]
+pub enum Auth {
+    #[default]
+    None,
+    Bearer(String),
+    Basic {
+        user: String,
+        password: String,
+    },
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Auth::None => "None",
+            Auth::Bearer(_) => "Bearer(<withheld>)",
+            Auth::Basic { .. } => "Basic(<withheld>)",
+        })
+    }
+}
+
+/// One Prometheus-compatible API to read.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    /// Base URL, e.g. `http://prometheus:9090` (a path prefix such as `/prometheus` is kept).
+    pub url: String,
+    /// The name its series carry as `source` (several Prometheus servers, one report).
+    pub name: Option<String>,
+    pub auth: Auth,
+    /// PEM file of CAs to trust instead of the system's.
+    pub ca_file: Option<PathBuf>,
+    /// Skip TLS verification (explicit opt-in only).
+    pub insecure_skip_verify: bool,
+    /// Timeout of each request.
+    pub timeout: Duration,
+}
+
+/// Why a source could not be read. Messages never contain credentials.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("cannot reach {url}: {message}\n  hint: check the URL and that Prometheus is up (`curl {url}/-/ready`)")]
+    Unreachable { url: String, message: String },
+    #[error("{url} answered {code}: {message}")]
+    Status {
+        url: String,
+        code: u16,
+        message: String,
+    },
+    #[error("{url} did not answer with the Prometheus API's JSON: {message}")]
+    Invalid { url: String, message: String },
+    #[error("cannot read the CA file {path}: {message}")]
+    CaFile { path: String, message: String },
+}
+
+/// A client for one endpoint.
+pub struct Client {
+    agent: ureq::Agent,
+    base: String,
+    shown: String,
+    name: Option<String>,
+    authorization: Option<String>,
+    /// Requests made, chunks halved after a too-large answer.
+    pub requests: std::cell::Cell<u64>,
+    pub halvings: std::cell::Cell<u64>,
+}
+
+impl Client {
+    pub fn new(ep: &Endpoint) -> Result<Client, SourceError> {
+        let mut tls = ureq::tls::TlsConfig::builder();
+        if let Some(path) = &ep.ca_file {
+            let pem = std::fs::read(path).map_err(|e| SourceError::CaFile {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            })?;
+            let certs: Vec<ureq::tls::Certificate<'static>> = ureq::tls::parse_pem(&pem)
+                .filter_map(|item| match item {
+                    Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+                    _ => None,
+                })
+                .collect();
+            if certs.is_empty() {
+                return Err(SourceError::CaFile {
+                    path: path.display().to_string(),
+                    message: "no PEM certificate in it".into(),
+                });
+            }
+            tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&certs));
+        }
+        if ep.insecure_skip_verify {
+            tls = tls.disable_verification(true);
+        }
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(ep.timeout))
+            .tls_config(tls.build())
+            .build()
+            .into();
+        let authorization = match &ep.auth {
+            Auth::None => None,
+            Auth::Bearer(t) => Some(format!("Bearer {}", t.trim())),
+            Auth::Basic { user, password } => {
+                use base64::Engine as _;
+                let raw = format!("{user}:{password}");
+                Some(format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode(raw)
+                ))
+            }
+        };
+        let base = ep.url.trim_end_matches('/').to_string();
+        Ok(Client {
+            agent,
+            shown: shown_url(&base),
+            base,
+            name: ep.name.clone(),
+            authorization,
+            requests: std::cell::Cell::new(0),
+            halvings: std::cell::Cell::new(0),
+        })
+    }
+
+    /// The URL as shown in messages (without credentials).
+    pub fn url(&self) -> &str {
+        &self.shown
+    }
+
+    fn get(&self, path_and_query: &str) -> Result<(u16, String), SourceError> {
+        self.requests.set(self.requests.get() + 1);
+        let url = format!("{}{path_and_query}", self.base);
+        let mut req = self.agent.get(&url);
+        if let Some(a) = &self.authorization {
+            req = req.header("Authorization", a);
+        }
+        let mut resp = req.call().map_err(|e| SourceError::Unreachable {
+            url: self.shown.clone(),
+            message: e.to_string(),
+        })?;
+        let code = resp.status().as_u16();
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(512 * 1024 * 1024)
+            .read_to_string()
+            .map_err(|e| SourceError::Unreachable {
+                url: self.shown.clone(),
+                message: format!("reading the answer failed: {e}"),
+            })?;
+        Ok((code, body))
+    }
+
+    /// `ALERTS` over `window`, one [`Series`] per alert label set (firing and pending
+    /// timestamps merged from the two `alertstate` series).
+    pub fn alert_series(
+        &self,
+        window: Window,
+        chunk_steps: i64,
+    ) -> Result<Vec<Series>, SourceError> {
+        let step = window.step.max(1);
+        let mut chunk = chunk_steps.max(MIN_CHUNK_STEPS);
+        let mut by_labels: BTreeMap<Labels, Series> = BTreeMap::new();
+        let mut start = window.from;
+        let last = window.to - 1;
+        while start <= last {
+            let end = (start + (chunk - 1) * step).min(last);
+            let path =
+                format!("/api/v1/query_range?query=ALERTS&start={start}&end={end}&step={step}");
+            let (code, body) = self.get(&path)?;
+            if matches!(code, 400 | 422) && too_many_points(&body) && chunk > MIN_CHUNK_STEPS {
+                chunk = (chunk / 2).max(MIN_CHUNK_STEPS);
+                self.halvings.set(self.halvings.get() + 1);
+                continue;
+            }
+            let data = self.data::<Matrix>(code, &body)?;
+            for s in data.result {
+                let mut labels = s.metric;
+                labels.remove("__name__");
+                let state = labels.remove("alertstate").unwrap_or_default();
+                let entry = by_labels.entry(labels.clone()).or_insert_with(|| Series {
+                    labels,
+                    source: self.name.clone(),
+                    firing: Vec::new(),
+                    pending: Vec::new(),
+                });
+                let times = s.values.iter().map(|(t, _)| t.round() as i64);
+                match state.as_str() {
+                    "firing" => entry.firing.extend(times),
+                    "pending" => entry.pending.extend(times),
+                    _ => {}
+                }
+            }
+            start = end + step;
+        }
+        Ok(by_labels
+            .into_values()
+            .filter(|s| s.labels.contains_key("alertname"))
+            .collect())
+    }
+
+    /// The alerting rules (`/api/v1/rules?type=alert`).
+    pub fn rules(&self) -> Result<Vec<Rule>, SourceError> {
+        let (code, body) = self.get("/api/v1/rules?type=alert")?;
+        let data = self.data::<RuleGroups>(code, &body)?;
+        let mut out = Vec::new();
+        for g in data.groups {
+            for r in g.rules.into_iter().filter(|r| r.kind == "alerting") {
+                let mut rule = Rule::new(&r.name, &g.name, r.duration.round() as i64, &r.query);
+                rule.labels = r.labels;
+                rule.keep_firing_for = r
+                    .keep_firing_for
+                    .filter(|k| *k > 0.0)
+                    .map(|k| k.round() as i64);
+                out.push(rule);
+            }
+        }
+        Ok(out)
+    }
+
+    fn data<T: for<'de> Deserialize<'de>>(&self, code: u16, body: &str) -> Result<T, SourceError> {
+        let parsed: Result<Envelope<T>, _> = serde_json::from_str(body);
+        match (code, parsed) {
+            (200, Ok(Envelope { data: Some(d), .. })) => Ok(d),
+            (_, Ok(Envelope { error: Some(e), .. })) => Err(SourceError::Status {
+                url: self.shown.clone(),
+                code,
+                message: e,
+            }),
+            (200, Err(e)) => Err(SourceError::Invalid {
+                url: self.shown.clone(),
+                message: e.to_string(),
+            }),
+            _ => Err(SourceError::Status {
+                url: self.shown.clone(),
+                code,
+                message: body
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .chars()
+                    .take(200)
+                    .collect(),
+            }),
+        }
+    }
+}
+
+/// Prometheus' and VictoriaMetrics' wording for a range with too many points.
+fn too_many_points(body: &str) -> bool {
+    let b = body.to_ascii_lowercase();
+    b.contains("exceeded maximum resolution")
+        || b.contains("too many points")
+        || b.contains("cannot select more than")
+        || b.contains("too many")
+}
+
+/// `scheme://host:port/path`, without userinfo.
+fn shown_url(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let rest = rest.split_once('@').map_or(rest, |(_, r)| r);
+            format!("{scheme}://{rest}")
+        }
+        None => url.to_string(),
+    }
+}
+
+#[derive(Deserialize)]
+struct Envelope<T> {
+    data: Option<T>,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Matrix {
+    result: Vec<RangeSeries>,
+}
+
+#[derive(Deserialize)]
+struct RangeSeries {
+    metric: Labels,
+    #[serde(default)]
+    values: Vec<(f64, String)>,
+}
+
+#[derive(Deserialize)]
+struct RuleGroups {
+    groups: Vec<RuleGroup>,
+}
+
+#[derive(Deserialize)]
+struct RuleGroup {
+    name: String,
+    #[serde(default)]
+    rules: Vec<ApiRule>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ApiRule {
+    #[serde(rename = "type")]
+    kind: String,
+    name: String,
+    #[serde(default)]
+    query: String,
+    #[serde(default)]
+    duration: f64,
+    #[serde(default)]
+    keep_firing_for: Option<f64>,
+    #[serde(default)]
+    labels: Labels,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_shown_without_credentials() {
+        assert_eq!(shown_url("https://u:p@prom:9090/x"), "https://prom:9090/x");
+        assert_eq!(shown_url("http://prom:9090"), "http://prom:9090");
+        assert_eq!(
+            format!("{:?}", Auth::Bearer("t0k".into())),
+            "Bearer(<withheld>)"
+        );
+    }
+
+    #[test]
+    fn too_large_answers_are_recognised() {
+        assert!(too_many_points(
+            r#"{"status":"error","errorType":"bad_data","error":"exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)"}"#
+        ));
+        assert!(!too_many_points(
+            r#"{"status":"error","error":"parse error"}"#
+        ));
+    }
+}

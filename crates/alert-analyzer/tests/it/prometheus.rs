@@ -1,0 +1,162 @@
+//! Against a real Prometheus whose TSDB holds a backfilled alert history with planted
+//! patterns: what the client fetches (chunked `query_range`, halving on a too-large range,
+//! rules) and what the analysis finds in it.
+
+use alert_analyzer::analysis::temporal::Schedule;
+use alert_analyzer::prometheus::{Auth, Client, Endpoint, SourceError};
+use alert_analyzer::{analyze, History, Options, Window};
+use sre_test_harness::service::prometheus_with_history;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+const STEP: i64 = 60;
+const RULES: &str = "groups:\n- name: planted\n  rules:\n  - alert: NeverFires\n    expr: vector(1) < 0\n    for: 5m\n    labels: {severity: page}\n  - alert: NightlyBackup\n    expr: vector(1) < 0\n    for: 1m\n";
+
+/// Eight days ending at least four hours ago (backfilled blocks must not overlap the head),
+/// aligned to a UTC midnight so hours are predictable.
+fn window() -> Window {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let to = (now - 4 * 3600) - (now - 4 * 3600).rem_euclid(86_400);
+    Window {
+        from: to - 8 * 86_400,
+        to,
+        step: STEP,
+    }
+}
+
+/// `alertname -> firing timestamps`, planted.
+fn planted(w: Window) -> BTreeMap<&'static str, Vec<i64>> {
+    let mut m: BTreeMap<&'static str, Vec<i64>> = BTreeMap::new();
+    let minutes = |from: i64, n: i64| (0..n).map(move |i| from + i * STEP);
+    for day in 0..8 {
+        let midnight = w.from + day * 86_400;
+        // 02:00-02:09 every night.
+        m.entry("NightlyBackup")
+            .or_default()
+            .extend(minutes(midnight + 2 * 3600, 10));
+        // CPUHigh and LoadHigh start together at 14:00 and 14:01, for 20 minutes.
+        m.entry("CPUHigh")
+            .or_default()
+            .extend(minutes(midnight + 14 * 3600, 20));
+        m.entry("LoadHigh")
+            .or_default()
+            .extend(minutes(midnight + 14 * 3600 + 60, 20));
+    }
+    // FlappyDisk: on, off, on, off ... for an hour on day 3, 10:00.
+    let start = w.from + 3 * 86_400 + 10 * 3600;
+    m.entry("FlappyDisk")
+        .or_default()
+        .extend((0..60).filter(|i| i % 2 == 0).map(|i| start + i * STEP));
+    // AlwaysOn: every minute of the window.
+    m.entry("AlwaysOn")
+        .or_default()
+        .extend(minutes(w.from, (w.to - w.from) / STEP));
+    m
+}
+
+fn openmetrics(m: &BTreeMap<&'static str, Vec<i64>>) -> String {
+    let mut text = String::from("# HELP ALERTS Alerts.\n# TYPE ALERTS gauge\n");
+    for (name, times) in m {
+        for t in times {
+            let _ = writeln!(
+                text,
+                "ALERTS{{alertname=\"{name}\",alertstate=\"firing\",severity=\"warning\"}} 1 {t}"
+            );
+        }
+    }
+    text.push_str("# EOF\n");
+    text
+}
+
+fn endpoint(url: String) -> Endpoint {
+    Endpoint {
+        url,
+        name: None,
+        auth: Auth::None,
+        ca_file: None,
+        insecure_skip_verify: false,
+        timeout: Duration::from_secs(60),
+    }
+}
+
+#[test]
+fn backfilled_history_is_fetched_in_chunks_and_every_planted_pattern_is_found() {
+    let w = window();
+    let plants = planted(w);
+    let prom = prometheus_with_history(&openmetrics(&plants), Some(RULES));
+    let client = Client::new(&endpoint(prom.url())).expect("client");
+    // 8 days at 1 minute are 11,520 evaluations: two chunks of at most 10,000.
+    let series = client
+        .alert_series(w, alert_analyzer::prometheus::DEFAULT_CHUNK_STEPS)
+        .expect("history");
+    assert_eq!(client.requests.get(), 2);
+    let by_name: BTreeMap<&str, usize> = series
+        .iter()
+        .map(|s| (s.alertname(), s.firing.len()))
+        .collect();
+    for (name, times) in &plants {
+        assert_eq!(by_name.get(name), Some(&times.len()), "{name}: {by_name:?}");
+    }
+    // A chunk over Prometheus' 11,000-point limit is refused and halved.
+    let greedy = Client::new(&endpoint(prom.url())).expect("client");
+    let again = greedy.alert_series(w, 20_000).expect("history");
+    assert!(greedy.halvings.get() >= 1, "no halving");
+    assert_eq!(again, series);
+
+    let rules = client.rules().expect("rules");
+    let never = rules.iter().find(|r| r.name == "NeverFires").expect("rule");
+    assert_eq!((never.group.as_str(), never.for_seconds), ("planted", 300));
+
+    let mut history = History::new(w.from, w.to, w.step);
+    history.series = series;
+    history.rules = rules;
+    let a = analyze(&history, &Options::default());
+    let nightly = a
+        .temporal
+        .iter()
+        .find(|t| t.alertname == "NightlyBackup")
+        .expect("profile");
+    assert_eq!(nightly.episodes, 8);
+    match &nightly.schedule {
+        Some(Schedule::Hours { hours, .. }) => assert_eq!(hours, &vec![2u8]),
+        other => panic!("NightlyBackup schedule: {other:?}"),
+    }
+    assert!(a
+        .flapping
+        .iter()
+        .any(|f| f.alertname == "FlappyDisk" && !f.intervals.is_empty()));
+    assert!(
+        a.correlation
+            .clusters
+            .iter()
+            .any(|c| c.alertnames == ["CPUHigh", "LoadHigh"]),
+        "{:?}",
+        a.correlation
+    );
+    assert!(a.always_firing.iter().any(|x| x.alertname == "AlwaysOn"));
+    assert!(a.dead_rules.iter().any(|r| r.name == "NeverFires"));
+    assert!(!a.dead_rules.iter().any(|r| r.name == "NightlyBackup"));
+
+    // The saved history gives the same analysis offline.
+    let offline = History::from_json(&history.to_json()).expect("round trip");
+    assert_eq!(analyze(&offline, &Options::default()), a);
+}
+
+#[test]
+fn a_prometheus_that_is_down_is_a_clear_error() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    let client = Client::new(&endpoint(format!("http://127.0.0.1:{port}"))).expect("client");
+    let err = client.alert_series(window(), 10_000).expect_err("down");
+    assert!(matches!(err, SourceError::Unreachable { .. }), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!("127.0.0.1:{port}")) && text.contains("hint"),
+        "{text}"
+    );
+}

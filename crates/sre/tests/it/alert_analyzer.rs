@@ -1,0 +1,187 @@
+//! `sre alert-analyzer analyze` end to end: against a real Prometheus with backfilled
+//! history, offline from the saved history, several sources with one down, bad input.
+
+use crate::sre;
+use serde_json::Value;
+use sre_test_harness::service::prometheus_with_history;
+use std::fmt::Write as _;
+
+/// Eight days ending at a UTC midnight at least four hours ago.
+fn window() -> (i64, i64) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let to = (now - 4 * 3600) - (now - 4 * 3600).rem_euclid(86_400);
+    (to - 8 * 86_400, to)
+}
+
+/// NightlyBackup fires 02:00-02:09 every night; DiskFull fires once for three hours.
+fn history(from: i64) -> String {
+    let mut text = String::from("# TYPE ALERTS gauge\n");
+    let mut line = |name: &str, t: i64| {
+        let _ = writeln!(
+            text,
+            "ALERTS{{alertname=\"{name}\",alertstate=\"firing\",severity=\"warning\",namespace=\"ops\"}} 1 {t}"
+        );
+    };
+    for day in 0..8 {
+        for m in 0..10 {
+            line("NightlyBackup", from + day * 86_400 + 2 * 3600 + m * 60);
+        }
+    }
+    for m in 0..180 {
+        line("DiskFull", from + 5 * 86_400 + 12 * 3600 + m * 60);
+    }
+    text.push_str("# EOF\n");
+    text
+}
+
+/// RFC 3339 (UTC) for a Unix time.
+fn rfc3339(t: i64) -> String {
+    // Civil-from-days (Howard Hinnant's algorithm), UTC.
+    let days = t.div_euclid(86_400);
+    let secs = t.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+fn codes(report: &Value) -> Vec<String> {
+    report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {}",
+                f["code"].as_str().unwrap_or(""),
+                f["resource"]["name"].as_str().unwrap_or("")
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn analyze_reads_prometheus_saves_the_history_and_gives_the_same_report_offline() {
+    let (from, to) = window();
+    let prom = prometheus_with_history(&history(from), None);
+    let dir = tempfile::tempdir().expect("tmp");
+    let saved = dir.path().join("history.json");
+    let live = sre()
+        .args(["alert-analyzer", "analyze", "--prometheus-url"])
+        .arg(prom.url())
+        .args(["--from", &rfc3339(from), "--to", &rfc3339(to - 60)])
+        .arg("--save-history")
+        .arg(&saved)
+        .args(["-o", "json", "--fail-on", "never"])
+        .run();
+    assert_eq!(live.status, Some(0), "{}", live.stderr);
+    let l: Value = serde_json::from_str(&live.stdout).expect("JSON");
+    assert_eq!(l["schemaVersion"], "1");
+    assert_eq!(l["tool"], "alert-analyzer");
+    let found = codes(&l);
+    assert!(
+        found.contains(&"AA104 NightlyBackup".to_string()),
+        "{found:?}"
+    );
+    assert!(l["analysis"]["temporal"].is_array(), "{}", l["analysis"]);
+    assert_eq!(l["target"]["episodes"], 9, "{}", l["target"]);
+
+    let offline = sre()
+        .args(["alert-analyzer", "analyze", "--history"])
+        .arg(&saved)
+        .args(["-o", "json", "--fail-on", "never"])
+        .run();
+    assert_eq!(offline.status, Some(0), "{}", offline.stderr);
+    let o: Value = serde_json::from_str(&offline.stdout).expect("JSON");
+    assert_eq!(o["findings"], l["findings"]);
+    assert_eq!(o["analysis"], l["analysis"]);
+
+    // Every other format renders the findings.
+    let md = sre()
+        .args(["alert-analyzer", "analyze", "--history"])
+        .arg(&saved)
+        .args(["-o", "markdown", "--fail-on", "never"])
+        .run();
+    assert_eq!(md.status, Some(0), "{}", md.stderr);
+    assert!(md.stdout.contains("NightlyBackup"), "{}", md.stdout);
+
+    // Two sources, one down: a partial report, not a failure.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    let two = sre()
+        .args(["alert-analyzer", "analyze", "--prometheus-url"])
+        .arg(format!("main={}", prom.url()))
+        .arg("--prometheus-url")
+        .arg(format!("backup=http://127.0.0.1:{port}"))
+        .args(["--from", &rfc3339(from), "--to", &rfc3339(to - 60)])
+        .args(["-o", "json", "--fail-on", "never"])
+        .run();
+    assert_eq!(two.status, Some(0), "{}", two.stderr);
+    let t: Value = serde_json::from_str(&two.stdout).expect("JSON");
+    assert_eq!(t["partial"], true);
+    assert!(
+        t["errors"]
+            .to_string()
+            .contains(&format!("127.0.0.1:{port}")),
+        "{}",
+        t["errors"]
+    );
+    assert_eq!(codes(&t), found);
+}
+
+#[test]
+fn bad_input_is_exit_2_with_a_clear_message() {
+    let out = sre().args(["alert-analyzer", "analyze"]).run();
+    assert_eq!(out.status, Some(2));
+    assert!(out.stderr.contains("--prometheus-url"), "{}", out.stderr);
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    let out = sre()
+        .args(["alert-analyzer", "analyze", "--prometheus-url"])
+        .arg(format!("http://127.0.0.1:{port}"))
+        .run();
+    assert_eq!(out.status, Some(2));
+    assert!(
+        out.stderr
+            .contains(&format!("cannot reach http://127.0.0.1:{port}")),
+        "{}",
+        out.stderr
+    );
+
+    let dir = tempfile::tempdir().expect("tmp");
+    let bad = dir.path().join("h.json");
+    std::fs::write(
+        &bad,
+        "{\"format\": \"sre-alert-history/v1\",\n \"window\": 3}",
+    )
+    .expect("write");
+    let out = sre()
+        .args(["alert-analyzer", "analyze", "--history"])
+        .arg(&bad)
+        .run();
+    assert_eq!(out.status, Some(2));
+    assert!(
+        out.stderr.contains("h.json") && out.stderr.contains("line 2"),
+        "{}",
+        out.stderr
+    );
+}
