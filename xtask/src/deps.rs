@@ -18,6 +18,8 @@ use crate::util::{find_program, header, is_root, run_cmd, succeeds};
 pub const PROGRAMS: &[(&str, Option<&str>)] = &[
     ("prometheus", Some("prometheus")),
     ("promtool", Some("prometheus")),
+    // alert-analyzer reads Prometheus-compatible APIs: VictoriaMetrics is tested too.
+    ("victoria-metrics", Some("victoria-metrics")),
     ("kubectl", None),
     ("python3", Some("python3")),
     // GNU time, for peak memory in `cargo xtask bench-k8s`.

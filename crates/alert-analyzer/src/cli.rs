@@ -213,25 +213,35 @@ fn fetch(
         };
         let client = Client::new(&ep)?;
         let shown = client.url().to_string();
-        match client
-            .alert_series(window, DEFAULT_CHUNK_STEPS)
-            .and_then(|s| Ok((s, client.rules()?)))
-        {
-            Ok((series, rules)) => {
+        match client.alert_series(window, DEFAULT_CHUNK_STEPS) {
+            Ok(series) => {
                 read += 1;
                 history.series.extend(series);
+            }
+            Err(e) if a.prometheus.len() > 1 => {
+                errors.push((shown, e.to_string()));
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        }
+        // VictoriaMetrics (without vmalert) and some proxies serve no rules: the history
+        // is still analyzed, and the report says which checks lacked the rules.
+        match client.rules() {
+            Ok(rules) => {
                 for r in rules {
-                    if !history
+                    let known = history
                         .rules
                         .iter()
-                        .any(|x| x.name == r.name && x.group == r.group)
-                    {
+                        .any(|x| x.name == r.name && x.group == r.group);
+                    if !known {
                         history.rules.push(r);
                     }
                 }
             }
-            Err(e) if a.prometheus.len() > 1 => errors.push((shown, e.to_string())),
-            Err(e) => return Err(e.into()),
+            Err(e) => errors.push((
+                format!("{shown} (rules)"),
+                format!("{e}; the dead-rule and pending-rule checks (AA106, AA107) had no rules from this source"),
+            )),
         }
     }
     if read == 0 {

@@ -480,6 +480,24 @@ pub fn prometheus_with_history(openmetrics: &str, rules: Option<&str>) -> Servic
     Service::start(spec)
 }
 
+/// VictoriaMetrics (single node) with an empty store. Lookback is fixed to the query's step
+/// (`-search.setLookbackToStep`), so a sample is seen at one evaluation, as in
+/// [`prometheus_with_history`]. Import data with `POST /api/v1/import/prometheus` and make
+/// it queryable at once with `GET /internal/force_flush`.
+#[track_caller]
+pub fn victoria_metrics() -> Service {
+    let spec = ServiceSpec::new("victoria-metrics", "victoria-metrics")
+        .args([
+            "-httpListenAddr=127.0.0.1:{port}",
+            "-storageDataPath={dir}/data",
+            "-retentionPeriod=100y",
+            "-search.setLookbackToStep",
+            "-search.disableCache",
+        ])
+        .ready(Ready::http("/health"));
+    Service::start(spec)
+}
+
 /// A loopback port that was free a moment ago.
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

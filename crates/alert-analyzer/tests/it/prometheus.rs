@@ -160,3 +160,55 @@ fn a_prometheus_that_is_down_is_a_clear_error() {
         "{text}"
     );
 }
+
+#[test]
+fn victoria_metrics_with_the_same_history_gives_the_same_analysis() {
+    let w = window();
+    let plants = planted(w);
+    let prom = prometheus_with_history(&openmetrics(&plants), None);
+    let vm = sre_test_harness::service::victoria_metrics();
+    // VictoriaMetrics imports the Prometheus text format with millisecond timestamps.
+    let mut body = String::new();
+    for (name, times) in &plants {
+        for t in times {
+            let _ = writeln!(
+                body,
+                "ALERTS{{alertname=\"{name}\",alertstate=\"firing\",severity=\"warning\"}} 1 {}",
+                t * 1000
+            );
+        }
+    }
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let r = agent
+        .post(&format!("{}/api/v1/import/prometheus", vm.url()))
+        .send(body.as_bytes())
+        .expect("import");
+    assert_eq!(r.status().as_u16(), 204, "import refused");
+    let (code, _) = vm.get("/internal/force_flush");
+    assert_eq!(code, 200);
+
+    let fetch = |url: String| {
+        let client = Client::new(&endpoint(url)).expect("client");
+        let mut h = History::new(w.from, w.to, w.step);
+        h.series = client
+            .alert_series(w, alert_analyzer::prometheus::DEFAULT_CHUNK_STEPS)
+            .expect("history");
+        h
+    };
+    let from_prom = fetch(prom.url());
+    let from_vm = fetch(vm.url());
+    let count = |h: &History| h.series.iter().map(|s| s.firing.len()).sum::<usize>();
+    assert_eq!(
+        count(&from_vm),
+        plants.values().map(Vec::len).sum::<usize>(),
+        "VictoriaMetrics returned other samples"
+    );
+    assert_eq!(from_vm.series, from_prom.series);
+    assert_eq!(
+        analyze(&from_vm, &Options::default()),
+        analyze(&from_prom, &Options::default())
+    );
+}

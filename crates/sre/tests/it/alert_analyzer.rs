@@ -167,6 +167,28 @@ fn bad_input_is_exit_2_with_a_clear_message() {
         out.stderr
     );
 
+    // A server that accepts connections and never answers: the request timeout ends it.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = silent.local_addr().expect("addr");
+    let out = sre()
+        .args([
+            "alert-analyzer",
+            "analyze",
+            "--timeout",
+            "1s",
+            "--prometheus-url",
+        ])
+        .arg(format!("http://{addr}"))
+        .timeout(std::time::Duration::from_secs(60))
+        .run();
+    assert_eq!(out.status, Some(2), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&addr.to_string()) && out.stderr.to_lowercase().contains("timeout"),
+        "{}",
+        out.stderr
+    );
+    drop(silent);
+
     let dir = tempfile::tempdir().expect("tmp");
     let bad = dir.path().join("h.json");
     std::fs::write(
@@ -184,4 +206,48 @@ fn bad_input_is_exit_2_with_a_clear_message() {
         "{}",
         out.stderr
     );
+}
+
+#[test]
+fn victoria_metrics_is_read_like_prometheus() {
+    let (from, to) = window();
+    let vm = sre_test_harness::service::victoria_metrics();
+    // The same samples, in the text format VictoriaMetrics imports (milliseconds).
+    let body: String = history(from)
+        .lines()
+        .filter(|l| l.starts_with("ALERTS{"))
+        .map(|l| {
+            let (head, t) = l.rsplit_once(' ').expect("timestamp");
+            format!("{head} {}000\n", t)
+        })
+        .collect();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let r = agent
+        .post(&format!("{}/api/v1/import/prometheus", vm.url()))
+        .send(body.as_bytes())
+        .expect("import");
+    assert_eq!(r.status().as_u16(), 204);
+    assert_eq!(vm.get("/internal/force_flush").0, 200);
+    let out = sre()
+        .args(["alert-analyzer", "analyze", "--prometheus-url"])
+        .arg(vm.url())
+        .args(["--from", &rfc3339(from), "--to", &rfc3339(to - 60)])
+        .args(["-o", "json", "--fail-on", "never"])
+        .run();
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    let v: Value = serde_json::from_str(&out.stdout).expect("JSON");
+    assert!(
+        codes(&v).contains(&"AA104 NightlyBackup".to_string()),
+        "{:?}",
+        codes(&v)
+    );
+    assert_eq!(v["target"]["episodes"], 9);
+    // VictoriaMetrics without vmalert answers the rules API with no groups: no rules, so no
+    // dead-rule findings, and nothing missing.
+    assert_eq!(v["partial"], false, "{}", v["errors"]);
+    assert_eq!(v["target"]["rules"], 0);
+    assert!(!codes(&v).iter().any(|c| c.starts_with("AA106")));
 }
