@@ -28,6 +28,7 @@
 pub mod analysis;
 pub mod cli;
 pub mod episodes;
+pub mod examples;
 pub mod findings;
 pub mod history;
 pub mod prometheus;

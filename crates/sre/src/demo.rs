@@ -46,13 +46,29 @@ pub fn run(
     }
     let mut summary = String::from("sre demo: reports on the bundled examples\n\n");
     summary.push_str(&format!(
-        "{:<12} {:<12} {:>8} {:>8} {:>8}  {}\n",
+        "{:<15} {:<12} {:>8} {:>8} {:>8}  {}\n",
         "TOOL", "COMMAND", "CRITICAL", "WARNING", "INFO", "REPORTS"
     ));
+    // alert-analyzer on the bundled week of alert history; its JSON carries `analysis`.
+    let history = alert_analyzer::examples::history()
+        .context("the bundled alert-analyzer example does not parse")?;
+    let opts = alert_analyzer::Options::default();
+    let analyzed = alert_analyzer::report(
+        &history,
+        alert_analyzer::analyze(&history, &opts),
+        &opts,
+        now,
+    );
+    let analysis_json = serde_json::to_string_pretty(&analyzed)? + "\n";
+    reports.push(analyzed.report);
     for r in &reports {
         let mut files = Vec::new();
         for format in [Format::Html, Format::Json] {
-            let text = sre_render::render(r, format, &RenderOptions::default())?;
+            let text = if r.tool == alert_analyzer::findings::TOOL && format == Format::Json {
+                analysis_json.clone()
+            } else {
+                sre_render::render(r, format, &RenderOptions::default())?
+            };
             let path =
                 args.output_dir
                     .join(format!("{}-{}.{}", r.tool, r.command, format.extension()));
@@ -60,7 +76,7 @@ pub fn run(
             files.push(path.display().to_string());
         }
         summary.push_str(&format!(
-            "{:<12} {:<12} {:>8} {:>8} {:>8}  {}\n",
+            "{:<15} {:<12} {:>8} {:>8} {:>8}  {}\n",
             r.tool,
             r.command,
             r.summary.critical,
@@ -70,11 +86,12 @@ pub fn run(
         ));
     }
     summary.push_str(&format!(
-        "\nOpen {} in a browser. Run a tool yourself: sre k8s-doctor diagnostics --snapshot {}\n",
+        "\nOpen {} in a browser. Run a tool yourself: sre k8s-doctor diagnostics --snapshot {}\nor: sre alert-analyzer analyze --history {}\n",
         args.output_dir
             .join("k8s-doctor-diagnostics.html")
             .display(),
-        k8s_doctor::examples::BROKEN_CLUSTER_DIR
+        k8s_doctor::examples::BROKEN_CLUSTER_DIR,
+        alert_analyzer::examples::HISTORY_PATH
     ));
     out.write(summary.as_bytes())?;
     Ok(ExitStatus::Clean)

@@ -174,6 +174,28 @@ fn demo_writes_reports_and_exits_zero() {
     )
     .expect("valid JSON");
     assert!(json["summary"]["critical"].as_u64().unwrap_or(0) > 0);
+    // The offline alert analysis of the bundled week: its JSON carries the analysis.
+    let alerts: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("alert-analyzer-analyze.json")).expect("read"),
+    )
+    .expect("valid JSON");
+    let codes: Vec<&str> = alerts["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["code"].as_str())
+        .collect();
+    for code in [
+        "AA102", "AA103", "AA104", "AA105", "AA106", "AA107", "AA201",
+    ] {
+        assert!(codes.contains(&code), "{code} missing: {codes:?}");
+    }
+    assert!(
+        alerts["analysis"]["noise"].is_object(),
+        "{}",
+        alerts["analysis"]
+    );
+    assert!(dir.path().join("alert-analyzer-analyze.html").is_file());
     assert!(
         out.stdout.contains("k8s-doctor") && out.stdout.contains("diagnostics"),
         "{}",
