@@ -20,6 +20,7 @@ pub const PROGRAMS: &[(&str, Option<&str>)] = &[
     ("promtool", Some("prometheus")),
     // alert-analyzer reads Prometheus-compatible APIs: VictoriaMetrics is tested too.
     ("victoria-metrics", Some("victoria-metrics")),
+    ("prometheus-alertmanager", Some("prometheus-alertmanager")),
     ("kubectl", None),
     ("python3", Some("python3")),
     // GNU time, for peak memory in `cargo xtask bench-k8s`.

@@ -33,6 +33,10 @@ pub struct AnalyzeArgs {
     /// repeatable, `NAME=URL` names the source in the report
     #[arg(long = "prometheus-url", value_name = "[NAME=]URL")]
     pub prometheus: Vec<String>,
+    /// Alertmanager (API v2) to read too: alerts silenced or inhibited now, and silences
+    /// (who, why, until when)
+    #[arg(long = "alertmanager-url", value_name = "URL")]
+    pub alertmanager: Option<String>,
     /// Analyze a saved history file (written by --save-history) instead of a server
     #[arg(long, value_name = "FILE", conflicts_with = "prometheus")]
     pub history: Option<PathBuf>,
@@ -130,13 +134,47 @@ fn run_analyze(
     }
     let analysis = analyze(&history, &opts);
     let mut analyzed = report(&history, analysis, &opts, now);
+    let mut am_state = None;
+    if let Some(url) = &a.alertmanager {
+        analyzed
+            .report
+            .add_checks(&[crate::alertmanager::AA108, crate::alertmanager::AA109]);
+        let ep = Endpoint {
+            url: url.clone(),
+            name: None,
+            auth: auth(a)?,
+            ca_file: a.ca_file.clone(),
+            insecure_skip_verify: a.insecure_skip_tls_verify,
+            timeout: a.timeout.unwrap_or(Duration::from_secs(30)),
+        };
+        match crate::alertmanager::read(&ep) {
+            Ok(state) => {
+                for f in crate::alertmanager::findings(&state) {
+                    analyzed.report.push(f);
+                }
+                am_state = Some(state);
+            }
+            // The history is still analyzed; the report says Alertmanager is missing.
+            Err(e) => errors.push(("alertmanager".to_string(), e.to_string())),
+        }
+    }
     for (source, message) in errors {
         analyzed.report.error(source, message);
     }
     analyzed.report.finish();
     if common.output.value == Format::Json {
         // The JSON report carries the full numbers in `analysis` beside the findings.
-        let mut text = serde_json::to_string_pretty(&analyzed)?;
+        #[derive(serde::Serialize)]
+        struct WithAlertmanager<'a> {
+            #[serde(flatten)]
+            analyzed: &'a crate::AnalyzedReport,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            alertmanager: Option<&'a crate::alertmanager::State>,
+        }
+        let mut text = serde_json::to_string_pretty(&WithAlertmanager {
+            analyzed: &analyzed,
+            alertmanager: am_state.as_ref(),
+        })?;
         text.push('\n');
         match &common.output_file {
             Some(p) => sre_cli::output::write_atomic(p, text.as_bytes())?,
@@ -149,6 +187,25 @@ fn run_analyze(
         });
     }
     sre_cli::output::emit(&analyzed.report, &common, out)
+}
+
+/// The credentials of `--bearer-token-file` or `--basic-auth-user`.
+fn auth(a: &AnalyzeArgs) -> anyhow::Result<Auth> {
+    Ok(match (&a.bearer_token_file, &a.basic_auth_user) {
+        (Some(f), _) => Auth::Bearer(
+            std::fs::read_to_string(f)
+                .with_context(|| format!("cannot read the token file {}", f.display()))?
+                .trim()
+                .to_string(),
+        ),
+        (None, Some(user)) => Auth::Basic {
+            user: user.clone(),
+            password: std::env::var("SRE_PROMETHEUS_PASSWORD").map_err(|_| {
+                anyhow::anyhow!("--basic-auth-user needs the password in SRE_PROMETHEUS_PASSWORD")
+            })?,
+        },
+        (None, None) => Auth::None,
+    })
 }
 
 /// Reads every `--prometheus-url`; one failing source of several makes the report partial,
@@ -179,21 +236,7 @@ fn fetch(
         to: end - end.rem_euclid(step) + step,
         step,
     };
-    let auth = match (&a.bearer_token_file, &a.basic_auth_user) {
-        (Some(f), _) => Auth::Bearer(
-            std::fs::read_to_string(f)
-                .with_context(|| format!("cannot read the token file {}", f.display()))?
-                .trim()
-                .to_string(),
-        ),
-        (None, Some(user)) => Auth::Basic {
-            user: user.clone(),
-            password: std::env::var("SRE_PROMETHEUS_PASSWORD").map_err(|_| {
-                anyhow::anyhow!("--basic-auth-user needs the password in SRE_PROMETHEUS_PASSWORD")
-            })?,
-        },
-        (None, None) => Auth::None,
-    };
+    let auth = auth(a)?;
     let mut history = History::new(window.from, window.to, window.step);
     let mut read = 0;
     for spec in &a.prometheus {

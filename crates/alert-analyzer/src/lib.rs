@@ -25,6 +25,7 @@
 //! assert_eq!(out.report.findings_for("AA106").count(), 1); // dead rule
 //! ```
 
+pub mod alertmanager;
 pub mod analysis;
 pub mod cli;
 pub mod episodes;

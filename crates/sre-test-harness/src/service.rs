@@ -498,6 +498,25 @@ pub fn victoria_metrics() -> Service {
     Service::start(spec)
 }
 
+/// Alertmanager with a single `null` receiver and gossip turned off. API v2 under
+/// `/api/v2/`: post alerts to `/api/v2/alerts`, silences to `/api/v2/silences`.
+#[track_caller]
+pub fn alertmanager() -> Service {
+    let spec = ServiceSpec::new("prometheus-alertmanager", "prometheus-alertmanager")
+        .file(
+            "am.yml",
+            "route:\n  receiver: \"null\"\n  group_wait: 1s\nreceivers:\n  - name: \"null\"\n",
+        )
+        .args([
+            "--config.file={dir}/am.yml",
+            "--storage.path={dir}/data",
+            "--web.listen-address=127.0.0.1:{port}",
+            "--cluster.listen-address=",
+        ])
+        .ready(Ready::http("/-/ready"));
+    Service::start(spec)
+}
+
 /// A loopback port that was free a moment ago.
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

@@ -251,3 +251,102 @@ fn victoria_metrics_is_read_like_prometheus() {
     assert_eq!(v["target"]["rules"], 0);
     assert!(!codes(&v).iter().any(|c| c.starts_with("AA106")));
 }
+
+#[test]
+fn alertmanager_silences_and_suppressed_alerts_are_reported() {
+    let am = sre_test_harness::service::alertmanager();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let post = |path: &str, body: serde_json::Value| {
+        let mut r = agent
+            .post(&format!("{}{path}", am.url()))
+            .header("Content-Type", "application/json")
+            .send(body.to_string().as_bytes())
+            .expect("post");
+        let status = r.status().as_u16();
+        (status, r.body_mut().read_to_string().unwrap_or_default())
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let (code, body) = post(
+        "/api/v2/silences",
+        serde_json::json!({
+            "matchers": [{"name": "alertname", "value": "DiskFull", "isRegex": false, "isEqual": true}],
+            "startsAt": rfc3339(now - 60), "endsAt": rfc3339(now + 30 * 86_400),
+            "createdBy": "ana@example.com", "comment": "known issue, ticket OPS-42"
+        }),
+    );
+    assert_eq!(code, 200, "{body}");
+    let (code, body) = post(
+        "/api/v2/alerts",
+        serde_json::json!([
+            {"labels": {"alertname": "DiskFull", "instance": "db-1"}, "startsAt": rfc3339(now - 600)},
+            {"labels": {"alertname": "HighLatency", "service": "api"}, "startsAt": rfc3339(now - 600)}
+        ]),
+    );
+    assert_eq!(code, 200, "{body}");
+    // Alertmanager applies silences when it processes the alerts: wait for that.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let v = loop {
+        let out = sre()
+            .args(["alert-analyzer", "analyze", "--history"])
+            .arg("examples/alert-analyzer/history.json")
+            .arg("--alertmanager-url")
+            .arg(am.url())
+            .args(["-o", "json", "--fail-on", "never"])
+            .run();
+        assert_eq!(out.status, Some(0), "{}", out.stderr);
+        let v: Value = serde_json::from_str(&out.stdout).expect("JSON");
+        if v["alertmanager"]["silenced"] == 1 || std::time::Instant::now() > deadline {
+            break v;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    let am_state = &v["alertmanager"];
+    assert_eq!(am_state["silenced"], 1, "{am_state}");
+    assert_eq!(am_state["active"], 1, "{am_state}");
+    let found = codes(&v);
+    let silence = v["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["code"] == "AA108")
+        .expect("a 30-day silence is reported");
+    let message = silence["message"].as_str().unwrap_or("");
+    assert!(
+        message.contains("ana@example.com")
+            && message.contains("OPS-42")
+            && message.contains("30 days"),
+        "{message}"
+    );
+    assert!(found.contains(&"AA109 DiskFull".to_string()), "{found:?}");
+    assert!(
+        !found.contains(&"AA109 HighLatency".to_string()),
+        "{found:?}"
+    );
+
+    // Alertmanager down: the history is still analyzed, the report is partial.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    let out = sre()
+        .args(["alert-analyzer", "analyze", "--history"])
+        .arg("examples/alert-analyzer/history.json")
+        .arg("--alertmanager-url")
+        .arg(format!("http://127.0.0.1:{port}"))
+        .args(["-o", "json", "--fail-on", "never"])
+        .run();
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    let v: Value = serde_json::from_str(&out.stdout).expect("JSON");
+    assert_eq!(v["partial"], true);
+    assert!(
+        v["errors"].to_string().contains("Alertmanager"),
+        "{}",
+        v["errors"]
+    );
+    assert!(codes(&v).iter().any(|c| c.starts_with("AA104")));
+}
