@@ -24,7 +24,20 @@ pub struct Args {
 pub enum Sub {
     /// Analyze what fired: noisy, flapping, correlated, schedule-driven and always-firing
     /// alerts, dead rules, and what to change (for:, keep_firing_for, grouping, routing)
-    Analyze(AnalyzeArgs),
+    Analyze(Box<AnalyzeArgs>),
+    /// Print a Grafana dashboard (JSON, for Dashboards > Import) that shows the same
+    /// analysis live from Prometheus queries over ALERTS
+    GrafanaDashboard(DashboardArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DashboardArgs {
+    /// The dashboard's title
+    #[arg(long, value_name = "TITLE", default_value = "Alert analysis")]
+    pub title: String,
+    /// Write the dashboard to this file (atomically) instead of standard output
+    #[arg(long, value_name = "FILE")]
+    pub output_file: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -95,6 +108,15 @@ pub fn run(
 ) -> anyhow::Result<ExitStatus> {
     match &args.command {
         Sub::Analyze(a) => run_analyze(a, global, config, out),
+        Sub::GrafanaDashboard(d) => {
+            let mut text = serde_json::to_string_pretty(&crate::grafana::dashboard(&d.title))?;
+            text.push('\n');
+            match &d.output_file {
+                Some(p) => sre_cli::output::write_atomic(p, text.as_bytes())?,
+                None => out.write(text.as_bytes())?,
+            }
+            Ok(ExitStatus::Clean)
+        }
     }
 }
 

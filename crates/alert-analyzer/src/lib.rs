@@ -31,6 +31,7 @@ pub mod cli;
 pub mod episodes;
 pub mod examples;
 pub mod findings;
+pub mod grafana;
 pub mod history;
 pub mod prometheus;
 pub mod recommend;

@@ -212,3 +212,52 @@ fn victoria_metrics_with_the_same_history_gives_the_same_analysis() {
         analyze(&from_prom, &Options::default())
     );
 }
+
+#[test]
+fn every_grafana_panel_query_runs_on_prometheus_and_the_top_panel_sees_the_noise() {
+    let w = window();
+    let plants = planted(w);
+    let prom = prometheus_with_history(&openmetrics(&plants), None);
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let dashboard = alert_analyzer::grafana::dashboard("Alerts");
+    let panels = dashboard["panels"].as_array().expect("panels");
+    assert_eq!(panels.len(), alert_analyzer::grafana::PANELS.len());
+    let mut top = None;
+    for p in panels {
+        // What Grafana substitutes: the range, and `All` for the variables.
+        let expr = p["targets"][0]["expr"]
+            .as_str()
+            .expect("expr")
+            .replace("$__range", "8d")
+            .replace("$alertname", ".*")
+            .replace("$namespace", ".*");
+        let mut r = agent
+            .get(&format!("{}/api/v1/query", prom.url()))
+            .query("query", &expr)
+            .query("time", (w.to - 60).to_string())
+            .call()
+            .expect("query");
+        let body = r.body_mut().read_to_string().expect("body");
+        let v: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+        assert_eq!(v["status"], "success", "{}: {body}", p["title"]);
+        if p["title"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("Noisiest"))
+        {
+            top = Some(v);
+        }
+    }
+    let top = top.expect("the noisiest-alerts panel");
+    let names: Vec<&str> = top["data"]["result"]
+        .as_array()
+        .expect("result")
+        .iter()
+        .filter_map(|s| s["metric"]["alertname"].as_str())
+        .collect();
+    for name in plants.keys() {
+        assert!(names.contains(name), "{name} missing from {names:?}");
+    }
+}

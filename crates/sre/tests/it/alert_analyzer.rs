@@ -350,3 +350,31 @@ fn alertmanager_silences_and_suppressed_alerts_are_reported() {
     );
     assert!(codes(&v).iter().any(|c| c.starts_with("AA104")));
 }
+
+#[test]
+fn grafana_dashboard_is_written_as_importable_json() {
+    let out = sre()
+        .args([
+            "alert-analyzer",
+            "grafana-dashboard",
+            "--title",
+            "Team alerts",
+        ])
+        .run();
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    let d: Value = serde_json::from_str(&out.stdout).expect("JSON");
+    assert_eq!(d["title"], "Team alerts");
+    assert_eq!(d["uid"], "sre-alert-analyzer");
+    assert!(d["panels"].as_array().is_some_and(|p| p.len() >= 5));
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("dash.json");
+    let out = sre()
+        .args(["alert-analyzer", "grafana-dashboard", "--output-file"])
+        .arg(&file)
+        .run();
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    assert!(out.stdout.is_empty());
+    let written: Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).expect("written")).expect("JSON");
+    assert_eq!(written["panels"], d["panels"]);
+}
