@@ -136,16 +136,17 @@ fn yes() -> bool {
 
 /// Reads the alerts and silences of the Alertmanager at `ep`.
 pub fn read(ep: &Endpoint) -> Result<State, AlertmanagerError> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(ep.timeout))
-        .build()
-        .into();
     let base = ep.url.trim_end_matches('/').to_string();
     let shown = match base.split_once("://") {
         Some((s, rest)) => format!("{s}://{}", rest.split_once('@').map_or(rest, |(_, r)| r)),
         None => base.clone(),
     };
+    // The same TLS settings as for Prometheus: `--ca-file`, explicit skip-verify.
+    let agent = crate::prometheus::agent(ep).map_err(|e| AlertmanagerError::Unreachable {
+        url: shown.clone(),
+        message: e.to_string(),
+    })?;
+
     let get = |path: &str| -> Result<String, AlertmanagerError> {
         let mut req = agent.get(&format!("{base}{path}"));
         match &ep.auth {

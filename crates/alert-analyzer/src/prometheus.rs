@@ -84,37 +84,43 @@ pub struct Client {
     pub halvings: std::cell::Cell<u64>,
 }
 
+/// An HTTP agent with `ep`'s timeout and TLS settings (CA file, explicit skip-verify);
+/// shared by the Prometheus and Alertmanager clients.
+pub fn agent(ep: &Endpoint) -> Result<ureq::Agent, SourceError> {
+    let mut tls = ureq::tls::TlsConfig::builder();
+    if let Some(path) = &ep.ca_file {
+        let pem = std::fs::read(path).map_err(|e| SourceError::CaFile {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        let certs: Vec<ureq::tls::Certificate<'static>> = ureq::tls::parse_pem(&pem)
+            .filter_map(|item| match item {
+                Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+                _ => None,
+            })
+            .collect();
+        if certs.is_empty() {
+            return Err(SourceError::CaFile {
+                path: path.display().to_string(),
+                message: "no PEM certificate in it".into(),
+            });
+        }
+        tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&certs));
+    }
+    if ep.insecure_skip_verify {
+        tls = tls.disable_verification(true);
+    }
+    Ok(ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(ep.timeout))
+        .tls_config(tls.build())
+        .build()
+        .into())
+}
+
 impl Client {
     pub fn new(ep: &Endpoint) -> Result<Client, SourceError> {
-        let mut tls = ureq::tls::TlsConfig::builder();
-        if let Some(path) = &ep.ca_file {
-            let pem = std::fs::read(path).map_err(|e| SourceError::CaFile {
-                path: path.display().to_string(),
-                message: e.to_string(),
-            })?;
-            let certs: Vec<ureq::tls::Certificate<'static>> = ureq::tls::parse_pem(&pem)
-                .filter_map(|item| match item {
-                    Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
-                    _ => None,
-                })
-                .collect();
-            if certs.is_empty() {
-                return Err(SourceError::CaFile {
-                    path: path.display().to_string(),
-                    message: "no PEM certificate in it".into(),
-                });
-            }
-            tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&certs));
-        }
-        if ep.insecure_skip_verify {
-            tls = tls.disable_verification(true);
-        }
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(ep.timeout))
-            .tls_config(tls.build())
-            .build()
-            .into();
+        let agent = agent(ep)?;
         let authorization = match &ep.auth {
             Auth::None => None,
             Auth::Bearer(t) => Some(format!("Bearer {}", t.trim())),
