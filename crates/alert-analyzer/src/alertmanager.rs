@@ -137,10 +137,7 @@ fn yes() -> bool {
 /// Reads the alerts and silences of the Alertmanager at `ep`.
 pub fn read(ep: &Endpoint) -> Result<State, AlertmanagerError> {
     let base = ep.url.trim_end_matches('/').to_string();
-    let shown = match base.split_once("://") {
-        Some((s, rest)) => format!("{s}://{}", rest.split_once('@').map_or(rest, |(_, r)| r)),
-        None => base.clone(),
-    };
+    let shown = crate::prometheus::shown_url(&base);
     // The same TLS settings as for Prometheus: `--ca-file`, explicit skip-verify.
     let agent = crate::prometheus::agent(ep).map_err(|e| AlertmanagerError::Unreachable {
         url: shown.clone(),
@@ -164,13 +161,15 @@ pub fn read(ep: &Endpoint) -> Result<State, AlertmanagerError> {
             message: e.to_string(),
         })?;
         let code = resp.status().as_u16();
-        let body =
-            resp.body_mut()
-                .read_to_string()
-                .map_err(|e| AlertmanagerError::Unreachable {
-                    url: shown.clone(),
-                    message: e.to_string(),
-                })?;
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(256 * 1024 * 1024)
+            .read_to_string()
+            .map_err(|e| AlertmanagerError::Unreachable {
+                url: shown.clone(),
+                message: e.to_string(),
+            })?;
         if code != 200 {
             return Err(AlertmanagerError::Status {
                 url: shown.clone(),
@@ -197,10 +196,19 @@ pub fn read(ep: &Endpoint) -> Result<State, AlertmanagerError> {
         serde_json::from_str(&get(alerts_path)?).map_err(|e| invalid(alerts_path, e))?;
     let silences: Vec<ApiSilence> = serde_json::from_str(&get("/api/v2/silences")?)
         .map_err(|e| invalid("/api/v2/silences", e))?;
-    Ok(summarize(shown, &alerts, &silences))
+    summarize(shown, &alerts, &silences)
 }
 
-fn summarize(url: String, alerts: &[ApiAlert], silences: &[ApiSilence]) -> State {
+/// Unix seconds of an RFC 3339 time (offsets and fractions allowed).
+fn seconds(t: &str) -> Option<i64> {
+    t.parse::<jiff::Timestamp>().ok().map(|ts| ts.as_second())
+}
+
+fn summarize(
+    url: String,
+    alerts: &[ApiAlert],
+    silences: &[ApiSilence],
+) -> Result<State, AlertmanagerError> {
     let mut by_alertname: BTreeMap<String, [usize; 3]> = BTreeMap::new();
     let mut silencing: BTreeMap<&str, usize> = BTreeMap::new();
     let (mut active, mut silenced, mut inhibited) = (0, 0, 0);
@@ -221,16 +229,20 @@ fn summarize(url: String, alerts: &[ApiAlert], silences: &[ApiSilence]) -> State
             counts[0] += 1;
         }
     }
-    let seconds = |t: &str| {
-        humantime::parse_rfc3339_weak(t.split('.').next().unwrap_or(t).trim_end_matches('Z'))
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_secs() as i64)
-    };
-    let mut infos: Vec<SilenceInfo> = silences
-        .iter()
-        .filter(|s| s.status.state != "expired")
-        .map(|s| SilenceInfo {
+    let mut infos = Vec::new();
+    for s in silences.iter().filter(|s| s.status.state != "expired") {
+        let time = |field: &str, value: &str| {
+            seconds(value).ok_or_else(|| AlertmanagerError::Invalid {
+                url: url.clone(),
+                path: "/api/v2/silences".to_string(),
+                message: format!(
+                    "silence {}: {field} `{value}` is not an RFC 3339 time",
+                    s.id
+                ),
+            })
+        };
+        let length_seconds = time("endsAt", &s.ends_at)? - time("startsAt", &s.starts_at)?;
+        infos.push(SilenceInfo {
             id: s.id.clone(),
             state: s.status.state.clone(),
             matchers: s
@@ -250,23 +262,23 @@ fn summarize(url: String, alerts: &[ApiAlert], silences: &[ApiSilence]) -> State
             comment: s.comment.clone(),
             starts_at: s.starts_at.clone(),
             ends_at: s.ends_at.clone(),
-            length_seconds: seconds(&s.ends_at) - seconds(&s.starts_at),
+            length_seconds,
             silencing: silencing.get(s.id.as_str()).copied().unwrap_or(0),
-        })
-        .collect();
+        });
+    }
     infos.sort_by(|a, b| {
         b.length_seconds
             .cmp(&a.length_seconds)
             .then(a.id.cmp(&b.id))
     });
-    State {
+    Ok(State {
         url,
         active,
         silenced,
         inhibited,
         by_alertname,
         silences: infos,
-    }
+    })
 }
 
 /// AA108 for long active or pending silences, AA109 for alerts firing under a silence or an
@@ -334,7 +346,7 @@ mod tests {
                 {"id":"s2","status":{"state":"expired"},"matchers":[],"startsAt":"2026-01-01T00:00:00Z","endsAt":"2026-02-01T00:00:00Z"}]"#,
         )
         .expect("silences");
-        let s = summarize("http://am".into(), &alerts, &silences);
+        let s = summarize("http://am".into(), &alerts, &silences).expect("valid");
         assert_eq!((s.active, s.silenced, s.inhibited), (1, 1, 1));
         assert_eq!(s.silences.len(), 1);
         assert_eq!(s.silences[0].length_seconds, 30 * 86_400);
@@ -344,5 +356,18 @@ mod tests {
             .iter()
             .any(|f| f.code == "AA108" && f.message.contains("30 days")));
         assert_eq!(f.iter().filter(|f| f.code == "AA109").count(), 2);
+        assert_eq!(
+            seconds("2026-11-01T02:00:00.5+02:00"),
+            seconds("2026-11-01T00:00:00Z")
+        );
+        let bad: Vec<ApiSilence> = serde_json::from_str(
+            r#"[{"id":"s3","status":{"state":"active"},"startsAt":"yesterday","endsAt":"2026-12-01T00:00:00Z"}]"#,
+        )
+        .expect("silences");
+        let err = summarize("http://am".into(), &[], &bad).expect_err("bad time");
+        assert!(
+            err.to_string().contains("silence s3: startsAt `yesterday`"),
+            "{err}"
+        );
     }
 }

@@ -50,6 +50,10 @@ pub struct AnalyzeArgs {
     /// (who, why, until when)
     #[arg(long = "alertmanager-url", value_name = "URL")]
     pub alertmanager: Option<String>,
+    /// File with a bearer token for Alertmanager (Prometheus' credentials are never sent
+    /// to it)
+    #[arg(long, value_name = "FILE", requires = "alertmanager")]
+    pub alertmanager_bearer_token_file: Option<PathBuf>,
     /// Analyze a saved history file (written by --save-history) instead of a server
     #[arg(long, value_name = "FILE", conflicts_with = "prometheus")]
     pub history: Option<PathBuf>,
@@ -57,7 +61,7 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "DURATION", value_parser = duration_arg, conflicts_with_all = ["from", "history"])]
     pub lookback: Option<Duration>,
     /// Start of the window (RFC 3339, e.g. 2026-11-01T00:00:00Z), instead of --lookback
-    #[arg(long, value_name = "TIME", value_parser = time_arg, requires = "to")]
+    #[arg(long, value_name = "TIME", value_parser = time_arg, requires = "to", conflicts_with = "history")]
     pub from: Option<SystemTime>,
     /// End of the window (RFC 3339)
     #[arg(long, value_name = "TIME", value_parser = time_arg, requires = "from")]
@@ -72,7 +76,7 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "N")]
     pub top: Option<usize>,
     /// File with a bearer token for the API (the token is never printed)
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "basic_auth_user")]
     pub bearer_token_file: Option<PathBuf>,
     /// Basic-auth user; the password is read from the SRE_PROMETHEUS_PASSWORD variable
     #[arg(long, value_name = "USER")]
@@ -95,8 +99,12 @@ fn duration_arg(s: &str) -> Result<Duration, String> {
 }
 
 fn time_arg(s: &str) -> Result<SystemTime, String> {
-    humantime::parse_rfc3339_weak(s)
-        .map_err(|e| format!("invalid time `{s}` ({e}): use RFC 3339, e.g. 2026-11-01T00:00:00Z"))
+    let ts: jiff::Timestamp = s.parse().map_err(|e| {
+        format!("invalid time `{s}` ({e}): use RFC 3339 with a zone, e.g. 2026-11-01T00:00:00Z or 2026-11-01T01:00:00+01:00")
+    })?;
+    let secs = u64::try_from(ts.as_second())
+        .map_err(|_| format!("`{s}` is before 1970: give a time of the alert history"))?;
+    Ok(UNIX_EPOCH + Duration::from_secs(secs))
 }
 
 /// Runs `sre alert-analyzer ...`.
@@ -138,8 +146,11 @@ fn run_analyze(
         (Some(path), _) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read the history file {}", path.display()))?;
-            History::from_json(&text)
-                .with_context(|| format!("{}: not a usable alert history", path.display()))?
+            let h = History::from_json(&text)
+                .with_context(|| format!("{}: not a usable alert history", path.display()))?;
+            // What was missing when it was fetched is still missing.
+            errors.extend(h.missing.iter().cloned());
+            h
         }
         (None, true) => anyhow::bail!(
             "nothing to analyze: give --prometheus-url URL (repeatable) or --history FILE"
@@ -147,6 +158,8 @@ fn run_analyze(
         (None, false) => fetch(a, now, &mut errors)?,
     };
     if let Some(path) = &a.save_history {
+        let mut history = history.clone();
+        history.missing = errors.clone();
         sre_cli::output::write_atomic(path, history.to_json().as_bytes())
             .with_context(|| format!("cannot write the history to {}", path.display()))?;
     }
@@ -164,7 +177,15 @@ fn run_analyze(
         let ep = Endpoint {
             url: url.clone(),
             name: None,
-            auth: auth(a)?,
+            auth: match &a.alertmanager_bearer_token_file {
+                Some(f) => Auth::Bearer(
+                    std::fs::read_to_string(f)
+                        .with_context(|| format!("cannot read the token file {}", f.display()))?
+                        .trim()
+                        .to_string(),
+                ),
+                None => Auth::None,
+            },
             ca_file: a.ca_file.clone(),
             insecure_skip_verify: a.insecure_skip_tls_verify,
             timeout: a.timeout.unwrap_or(Duration::from_secs(30)),
@@ -237,15 +258,30 @@ fn fetch(
     now: SystemTime,
     errors: &mut Vec<(String, String)>,
 ) -> anyhow::Result<History> {
-    let step = i64::try_from(a.step.unwrap_or(Duration::from_secs(60)).as_secs())
-        .unwrap_or(60)
-        .max(1);
+    let step_arg = a.step.unwrap_or(Duration::from_secs(60));
+    if step_arg.subsec_nanos() != 0 || step_arg.as_secs() == 0 {
+        anyhow::bail!(
+            "--step {} is not a whole number of seconds: use 15s, 30s, 1m or more",
+            humantime::format_duration(step_arg)
+        );
+    }
+    let step =
+        i64::try_from(step_arg.as_secs()).map_err(|_| anyhow::anyhow!("--step is too large"))?;
     let (from, end) = match (a.from, a.to) {
         (Some(f), Some(t)) => (unix(f), unix(t)),
         _ => {
             let lookback = a.lookback.unwrap_or(Duration::from_secs(7 * 86_400));
             let end = unix(now);
-            (end - i64::try_from(lookback.as_secs()).unwrap_or(0), end)
+            let back = i64::try_from(lookback.as_secs())
+                .ok()
+                .filter(|b| *b > 0 && *b < end)
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "--lookback {} is not a usable window: use e.g. 7d or 30d",
+                        humantime::format_duration(lookback)
+                    )
+                })?;
+            (end - back, end)
         }
     };
     if end <= from {
@@ -260,6 +296,9 @@ fn fetch(
     };
     let auth = auth(a)?;
     let mut history = History::new(window.from, window.to, window.step);
+    history.validate().map_err(|e| {
+        anyhow::anyhow!("{e}: choose a larger --step or a shorter --lookback / --from..--to")
+    })?;
     let mut read = 0;
     for spec in &a.prometheus {
         let (name, url) = match spec.split_once('=') {
@@ -268,9 +307,10 @@ fn fetch(
         };
         let ep = Endpoint {
             url: url.to_string(),
+            // Unnamed sources are told apart by URL, shown without credentials.
             name: name
                 .clone()
-                .or_else(|| (a.prometheus.len() > 1).then(|| url.to_string())),
+                .or_else(|| (a.prometheus.len() > 1).then(|| crate::prometheus::shown_url(url))),
             auth: auth.clone(),
             ca_file: a.ca_file.clone(),
             insecure_skip_verify: a.insecure_skip_tls_verify,

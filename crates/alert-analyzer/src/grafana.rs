@@ -2,7 +2,7 @@
 //! Dashboards > New > Import) that shows the same picture as `analyze` live, from
 //! Prometheus queries over `ALERTS` and `ALERTS_FOR_STATE`: what fires now, the noisiest
 //! alerts over the selected range, new episodes, re-firing (flapping) alerts, a timeline
-//! and an hour-of-day heatmap. Every query is checked against a real Prometheus in tests.
+//! and a heatmap of firing per hour. Every query is checked against a real Prometheus in tests.
 
 use serde_json::{json, Value};
 
@@ -35,7 +35,7 @@ pub const PANELS: &[(&str, &str, &str)] = &[
         r#"max by (alertname) (ALERTS{alertstate="firing", alertname=~"$alertname", namespace=~"$namespace"})"#,
     ),
     (
-        "Firing by hour of day (UTC)",
+        "Firing per hour, by alert",
         "heatmap",
         r#"sum by (alertname) (count_over_time(ALERTS{alertstate="firing", alertname=~"$alertname", namespace=~"$namespace"}[1h]))"#,
     ),

@@ -33,6 +33,8 @@
 //!   label set, so the same alert seen by two Prometheus servers deduplicates.
 //!   `firing` and `pending` are the timestamps at which `ALERTS{alertstate="firing"}` and
 //!   `ALERTS{alertstate="pending"}` had a value. Order and duplicates do not matter.
+//! - `missing` (optional): `[source, message]` pairs for what could not be read when the
+//!   history was fetched; reading the file back reports them again (`partial`).
 //! - `rules`: the alerting rules as `/api/v1/rules` reports them: `name`, `group`, `for`
 //!   (seconds, `0` when absent), `expr`, `labels`, optional `keepFiringFor` (seconds).
 //!   Rules are optional (an empty list disables the dead-rule checks).
@@ -260,6 +262,11 @@ pub struct History {
     pub series: Vec<Series>,
     #[serde(default)]
     pub rules: Vec<Rule>,
+    /// What could not be read when the history was fetched (a source that was down, rules
+    /// that could not be listed): `[source, message]` pairs. A history read back with them
+    /// gives a `partial` report again. Omitted when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<(String, String)>,
 }
 
 impl History {
@@ -270,6 +277,7 @@ impl History {
             window: Window { from, to, step },
             series: Vec::new(),
             rules: Vec::new(),
+            missing: Vec::new(),
         }
     }
 

@@ -1,8 +1,8 @@
 //! The analysis core of `sre alert-analyzer`: alert noise, flapping, correlation, timing
 //! patterns and dead rules from Prometheus alert history, with recommendations.
 //!
-//! This crate is pure: no network, no clock, no files. Sources (Prometheus, Alertmanager)
-//! and the CLI build a [`History`] and pass the time.
+//! The analysis modules are pure: no network, no clock, no files. The sources
+//! ([`prometheus`], [`alertmanager`]) and [`cli`] build a [`History`] and pass the time.
 //!
 //! - [`history`]: the input model and the offline `sre-alert-history/v1` file format.
 //! - [`mod@episodes`]: samples to firing episodes (gaps, pending, open, dedup across sources).

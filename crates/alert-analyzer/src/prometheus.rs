@@ -187,7 +187,9 @@ impl Client {
         let mut start = window.from;
         let last = window.to - 1;
         while start <= last {
-            let end = (start + (chunk - 1) * step).min(last);
+            let end = start
+                .saturating_add((chunk - 1).saturating_mul(step))
+                .min(last);
             let path =
                 format!("/api/v1/query_range?query=ALERTS&start={start}&end={end}&step={step}");
             let (code, body) = self.get(&path)?;
@@ -275,17 +277,21 @@ fn too_many_points(body: &str) -> bool {
     b.contains("exceeded maximum resolution")
         || b.contains("too many points")
         || b.contains("cannot select more than")
-        || b.contains("too many")
 }
 
-/// `scheme://host:port/path`, without userinfo.
-fn shown_url(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, rest)) => {
-            let rest = rest.split_once('@').map_or(rest, |(_, r)| r);
-            format!("{scheme}://{rest}")
-        }
-        None => url.to_string(),
+/// `scheme://host:port/path`, without userinfo (only the authority is looked at, and
+/// its last `@` ends the userinfo, as a password may hold `@`).
+pub fn shown_url(url: &str) -> String {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((s, r)) => (Some(s), r),
+        None => (None, url),
+    };
+    let end = rest.find('/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(end);
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    match scheme {
+        Some(s) => format!("{s}://{host}{path}"),
+        None => format!("{host}{path}"),
     }
 }
 
@@ -343,6 +349,7 @@ mod tests {
     fn urls_are_shown_without_credentials() {
         assert_eq!(shown_url("https://u:p@prom:9090/x"), "https://prom:9090/x");
         assert_eq!(shown_url("http://prom:9090"), "http://prom:9090");
+        assert_eq!(shown_url("https://u:p@ss@prom/x@y"), "https://prom/x@y");
         assert_eq!(
             format!("{:?}", Auth::Bearer("t0k".into())),
             "Bearer(<withheld>)"

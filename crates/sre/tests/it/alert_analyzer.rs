@@ -143,6 +143,28 @@ fn analyze_reads_prometheus_saves_the_history_and_gives_the_same_report_offline(
         t["errors"]
     );
     assert_eq!(codes(&t), found);
+
+    // Saved from that partial fetch, the history reads back as partial too.
+    let partial_file = dir.path().join("partial.json");
+    let out = sre()
+        .args(["alert-analyzer", "analyze", "--prometheus-url"])
+        .arg(format!("main={}", prom.url()))
+        .arg("--prometheus-url")
+        .arg(format!("backup=http://127.0.0.1:{port}"))
+        .args(["--from", &rfc3339(from), "--to", &rfc3339(to - 60)])
+        .arg("--save-history")
+        .arg(&partial_file)
+        .args(["-o", "json", "--fail-on", "never"])
+        .run();
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    let back = sre()
+        .args(["alert-analyzer", "analyze", "--history"])
+        .arg(&partial_file)
+        .args(["-o", "json", "--fail-on", "never"])
+        .run();
+    let b: Value = serde_json::from_str(&back.stdout).expect("JSON");
+    assert_eq!(b["partial"], true, "{}", b["errors"]);
+    assert_eq!(b["errors"], t["errors"]);
 }
 
 #[test]
@@ -188,6 +210,27 @@ fn bad_input_is_exit_2_with_a_clear_message() {
         out.stderr
     );
     drop(silent);
+
+    for (args, says) in [
+        (&["--lookback", "2y", "--step", "1s"][..], "larger --step"),
+        (&["--step", "500ms"][..], "whole number of seconds"),
+        (
+            &["--from", "2026-11-01", "--to", "2026-11-02T00:00:00Z"][..],
+            "RFC 3339 with a zone",
+        ),
+    ] {
+        let out = sre()
+            .args([
+                "alert-analyzer",
+                "analyze",
+                "--prometheus-url",
+                "http://127.0.0.1:9",
+            ])
+            .args(args)
+            .run();
+        assert_eq!(out.status, Some(2), "{args:?}: {}", out.stderr);
+        assert!(out.stderr.contains(says), "{args:?}: {}", out.stderr);
+    }
 
     let dir = tempfile::tempdir().expect("tmp");
     let bad = dir.path().join("h.json");
