@@ -229,6 +229,19 @@ fn run_analyze(
             ExitStatus::Clean
         });
     }
+    if common.output.value == Format::Html {
+        // The shared page plus the analysis charts.
+        let text = crate::html::render(&analyzed, &history)?;
+        match &common.output_file {
+            Some(p) => sre_cli::output::write_atomic(p, text.as_bytes())?,
+            None => out.write(text.as_bytes())?,
+        }
+        return Ok(if analyzed.report.fails(common.fail_on.value.threshold()) {
+            ExitStatus::Findings
+        } else {
+            ExitStatus::Clean
+        });
+    }
     sre_cli::output::emit(&analyzed.report, &common, out)
 }
 

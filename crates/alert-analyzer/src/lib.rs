@@ -33,6 +33,7 @@ pub mod examples;
 pub mod findings;
 pub mod grafana;
 pub mod history;
+pub mod html;
 pub mod prometheus;
 pub mod recommend;
 

@@ -60,12 +60,15 @@ pub fn run(
         now,
     );
     let analysis_json = serde_json::to_string_pretty(&analyzed)? + "\n";
+    let analysis_html = alert_analyzer::html::render(&analyzed, &history)?;
     reports.push(analyzed.report);
     for r in &reports {
         let mut files = Vec::new();
         for format in [Format::Html, Format::Json] {
             let text = if r.tool == alert_analyzer::findings::TOOL && format == Format::Json {
                 analysis_json.clone()
+            } else if r.tool == alert_analyzer::findings::TOOL && format == Format::Html {
+                analysis_html.clone()
             } else {
                 sre_render::render(r, format, &RenderOptions::default())?
             };

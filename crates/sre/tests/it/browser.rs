@@ -121,3 +121,41 @@ fn audit_report_renders_filters_and_logs_no_console_errors() {
     );
     assert!(dom.stdout.contains("<span id=\"shown\">1</span>"));
 }
+
+#[test]
+fn alert_analysis_charts_render_in_the_browser() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let html = dir.path().join("alerts.html");
+    let out = run(&[
+        "alert-analyzer",
+        "analyze",
+        "--history",
+        "examples/alert-analyzer/history.json",
+        "-o",
+        "html",
+        "--output-file",
+        html.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    let dom = chromium(
+        &dir.path().join("p"),
+        &["--dump-dom", &format!("file://{}", html.display())],
+    );
+    assert!(
+        console_lines(&dom.stderr).is_empty(),
+        "console messages: {:?}",
+        console_lines(&dom.stderr)
+    );
+    // The four charts are in the parsed document, as SVG with their bars and cells.
+    for id in ["chart-top", "chart-heat", "chart-timeline", "chart-corr"] {
+        assert!(
+            dom.stdout.contains(&format!("aria-labelledby=\"{id}\"")),
+            "{id} missing"
+        );
+    }
+    assert!(
+        dom.stdout.matches("<rect").count() > 7 * 24,
+        "heatmap cells missing"
+    );
+    assert!(dom.stdout.contains("KubePodCrashLooping"));
+}
