@@ -176,7 +176,9 @@ fn timeline(out: &mut String, analyzed: &AnalyzedReport, eps: &[Episode], histor
         .take(TOP)
         .map(|r| r.alertname.as_str())
         .collect();
-    out.push_str("<figure style=\"grid-column:1/-1\">\n<figcaption>Timeline of episodes</figcaption>\n");
+    out.push_str(
+        "<figure style=\"grid-column:1/-1\">\n<figcaption>Timeline of episodes</figcaption>\n",
+    );
     if names.is_empty() {
         out.push_str("<p class=\"empty\">No episodes.</p>\n</figure>\n");
         return;
