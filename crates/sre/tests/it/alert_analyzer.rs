@@ -421,3 +421,18 @@ fn grafana_dashboard_is_written_as_importable_json() {
         serde_json::from_str(&std::fs::read_to_string(&file).expect("written")).expect("JSON");
     assert_eq!(written["panels"], d["panels"]);
 }
+
+#[test]
+fn the_json_report_follows_the_shared_schema() {
+    let out = sre()
+        .args(["alert-analyzer", "analyze", "--history"])
+        .arg("examples/alert-analyzer/history.json")
+        .args(["-o", "json"])
+        .run();
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    crate::formats::validate_against_docs_schema(&out.stdout);
+    let v: Value = serde_json::from_str(&out.stdout).expect("JSON");
+    // Its own sections sit beside the shared contract.
+    assert!(v["analysis"]["review"].is_array(), "{}", v["analysis"]);
+    assert_eq!(v["summary"]["critical"], 0);
+}

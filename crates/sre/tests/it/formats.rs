@@ -66,7 +66,7 @@ fn json_follows_the_contract() {
 }
 
 /// Validates a report against docs/report.schema.json with Python's jsonschema.
-fn validate_against_docs_schema(json: &str) {
+pub fn validate_against_docs_schema(json: &str) {
     let python = require_program("python3", "python3");
     let schema = sre_test_harness::cli::workspace_root().join("docs/report.schema.json");
     let script = "import json,sys\ntry:\n import jsonschema\nexcept ImportError:\n sys.exit('the Python module jsonschema is missing: pip install jsonschema')\nschema=json.load(open(sys.argv[1]))\njsonschema.validate(json.load(sys.stdin), schema)\n";
