@@ -40,8 +40,9 @@ pub struct DashboardArgs {
     pub output_file: Option<PathBuf>,
 }
 
-#[derive(Debug, clap::Args)]
-pub struct AnalyzeArgs {
+/// Where the history (and, optionally, Alertmanager's state) comes from, and how to reach it.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SourceArgs {
     /// Prometheus-compatible API to read (Prometheus, VictoriaMetrics, Thanos, Mimir);
     /// repeatable, `NAME=URL` names the source in the report
     #[arg(long = "prometheus-url", value_name = "[NAME=]URL")]
@@ -54,6 +55,27 @@ pub struct AnalyzeArgs {
     /// to it)
     #[arg(long, value_name = "FILE", requires = "alertmanager")]
     pub alertmanager_bearer_token_file: Option<PathBuf>,
+    /// File with a bearer token for the API (the token is never printed)
+    #[arg(long, value_name = "FILE", conflicts_with = "basic_auth_user")]
+    pub bearer_token_file: Option<PathBuf>,
+    /// Basic-auth user; the password is read from the SRE_PROMETHEUS_PASSWORD variable
+    #[arg(long, value_name = "USER")]
+    pub basic_auth_user: Option<String>,
+    /// PEM file of the CA that signed the API's certificate
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Do not verify the API's TLS certificate (never in production)
+    #[arg(long)]
+    pub insecure_skip_tls_verify: bool,
+    /// Timeout of each request [default: 30s]
+    #[arg(long, value_name = "DURATION", value_parser = duration_arg)]
+    pub timeout: Option<Duration>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AnalyzeArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
     /// Analyze a saved history file (written by --save-history) instead of a server
     #[arg(long, value_name = "FILE", conflicts_with = "prometheus")]
     pub history: Option<PathBuf>,
@@ -75,21 +97,6 @@ pub struct AnalyzeArgs {
     /// How many of the noisiest alerts become findings [default: 10]
     #[arg(long, value_name = "N")]
     pub top: Option<usize>,
-    /// File with a bearer token for the API (the token is never printed)
-    #[arg(long, value_name = "FILE", conflicts_with = "basic_auth_user")]
-    pub bearer_token_file: Option<PathBuf>,
-    /// Basic-auth user; the password is read from the SRE_PROMETHEUS_PASSWORD variable
-    #[arg(long, value_name = "USER")]
-    pub basic_auth_user: Option<String>,
-    /// PEM file of the CA that signed the API's certificate
-    #[arg(long, value_name = "FILE")]
-    pub ca_file: Option<PathBuf>,
-    /// Do not verify the API's TLS certificate (never in production)
-    #[arg(long)]
-    pub insecure_skip_tls_verify: bool,
-    /// Timeout of each request [default: 30s]
-    #[arg(long, value_name = "DURATION", value_parser = duration_arg)]
-    pub timeout: Option<Duration>,
     #[command(flatten)]
     pub report: ReportArgs,
 }
@@ -142,7 +149,7 @@ fn run_analyze(
     let common = config.common(global, &a.report)?;
     let now = sre_cli::clock::now();
     let mut errors: Vec<(String, String)> = Vec::new();
-    let history = match (&a.history, a.prometheus.is_empty()) {
+    let history = match (&a.history, a.source.prometheus.is_empty()) {
         (Some(path), _) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read the history file {}", path.display()))?;
@@ -155,7 +162,10 @@ fn run_analyze(
         (None, true) => anyhow::bail!(
             "nothing to analyze: give --prometheus-url URL (repeatable) or --history FILE"
         ),
-        (None, false) => fetch(a, now, &mut errors)?,
+        (None, false) => {
+            let window = window_for(a.step, a.lookback, a.from.zip(a.to), now)?;
+            fetch(&a.source, window, &mut errors)?
+        }
     };
     if let Some(path) = &a.save_history {
         let mut history = history.clone();
@@ -169,38 +179,7 @@ fn run_analyze(
     }
     let analysis = analyze(&history, &opts);
     let mut analyzed = report(&history, analysis, &opts, now);
-    let mut am_state = None;
-    if let Some(url) = &a.alertmanager {
-        analyzed
-            .report
-            .add_checks(&[crate::alertmanager::AA108, crate::alertmanager::AA109]);
-        let ep = Endpoint {
-            url: url.clone(),
-            name: None,
-            auth: match &a.alertmanager_bearer_token_file {
-                Some(f) => Auth::Bearer(
-                    std::fs::read_to_string(f)
-                        .with_context(|| format!("cannot read the token file {}", f.display()))?
-                        .trim()
-                        .to_string(),
-                ),
-                None => Auth::None,
-            },
-            ca_file: a.ca_file.clone(),
-            insecure_skip_verify: a.insecure_skip_tls_verify,
-            timeout: a.timeout.unwrap_or(Duration::from_secs(30)),
-        };
-        match crate::alertmanager::read(&ep) {
-            Ok(state) => {
-                for f in crate::alertmanager::findings(&state) {
-                    analyzed.report.push(f);
-                }
-                am_state = Some(state);
-            }
-            // The history is still analyzed; the report says Alertmanager is missing.
-            Err(e) => errors.push(("alertmanager".to_string(), e.to_string())),
-        }
-    }
+    let am_state = read_alertmanager(&a.source, &mut analyzed, &mut errors)?;
     for (source, message) in errors {
         analyzed.report.error(source, message);
     }
@@ -246,7 +225,7 @@ fn run_analyze(
 }
 
 /// The credentials of `--bearer-token-file` or `--basic-auth-user`.
-fn auth(a: &AnalyzeArgs) -> anyhow::Result<Auth> {
+fn auth(a: &SourceArgs) -> anyhow::Result<Auth> {
     Ok(match (&a.bearer_token_file, &a.basic_auth_user) {
         (Some(f), _) => Auth::Bearer(
             std::fs::read_to_string(f)
@@ -264,14 +243,59 @@ fn auth(a: &AnalyzeArgs) -> anyhow::Result<Auth> {
     })
 }
 
-/// Reads every `--prometheus-url`; one failing source of several makes the report partial,
-/// all failing is an error.
-fn fetch(
-    a: &AnalyzeArgs,
-    now: SystemTime,
+/// Alertmanager's state (`--alertmanager-url`), its findings added to `analyzed`; a failure
+/// to read it is an error of the report, not of the run.
+pub(crate) fn read_alertmanager(
+    src: &SourceArgs,
+    analyzed: &mut crate::AnalyzedReport,
     errors: &mut Vec<(String, String)>,
-) -> anyhow::Result<History> {
-    let step_arg = a.step.unwrap_or(Duration::from_secs(60));
+) -> anyhow::Result<Option<crate::alertmanager::State>> {
+    let Some(url) = &src.alertmanager else {
+        return Ok(None);
+    };
+    analyzed
+        .report
+        .add_checks(&[crate::alertmanager::AA108, crate::alertmanager::AA109]);
+    let ep = Endpoint {
+        url: url.clone(),
+        name: None,
+        auth: match &src.alertmanager_bearer_token_file {
+            Some(f) => Auth::Bearer(
+                std::fs::read_to_string(f)
+                    .with_context(|| format!("cannot read the token file {}", f.display()))?
+                    .trim()
+                    .to_string(),
+            ),
+            None => Auth::None,
+        },
+        ca_file: src.ca_file.clone(),
+        insecure_skip_verify: src.insecure_skip_tls_verify,
+        timeout: src.timeout.unwrap_or(Duration::from_secs(30)),
+    };
+    match crate::alertmanager::read(&ep) {
+        Ok(state) => {
+            for f in crate::alertmanager::findings(&state) {
+                analyzed.report.push(f);
+            }
+            Ok(Some(state))
+        }
+        // The history is still analyzed; the report says Alertmanager is missing.
+        Err(e) => {
+            errors.push(("alertmanager".to_string(), e.to_string()));
+            Ok(None)
+        }
+    }
+}
+
+/// The query window: `--from`/`--to`, else `--lookback` (default 7d) up to `now`, aligned to
+/// `--step` (whole seconds, default 60s) as Prometheus evaluates at multiples of it.
+pub(crate) fn window_for(
+    step: Option<Duration>,
+    lookback: Option<Duration>,
+    from_to: Option<(SystemTime, SystemTime)>,
+    now: SystemTime,
+) -> anyhow::Result<Window> {
+    let step_arg = step.unwrap_or(Duration::from_secs(60));
     if step_arg.subsec_nanos() != 0 || step_arg.as_secs() == 0 {
         anyhow::bail!(
             "--step {} is not a whole number of seconds: use 15s, 30s, 1m or more",
@@ -280,10 +304,10 @@ fn fetch(
     }
     let step =
         i64::try_from(step_arg.as_secs()).map_err(|_| anyhow::anyhow!("--step is too large"))?;
-    let (from, end) = match (a.from, a.to) {
-        (Some(f), Some(t)) => (unix(f), unix(t)),
-        _ => {
-            let lookback = a.lookback.unwrap_or(Duration::from_secs(7 * 86_400));
+    let (from, end) = match from_to {
+        Some((f, t)) => (unix(f), unix(t)),
+        None => {
+            let lookback = lookback.unwrap_or(Duration::from_secs(7 * 86_400));
             let end = unix(now);
             let back = i64::try_from(lookback.as_secs())
                 .ok()
@@ -300,18 +324,29 @@ fn fetch(
     if end <= from {
         anyhow::bail!("the window is empty: --to must be after --from");
     }
-    // Align to the step, as Prometheus evaluates at multiples of it.
     let from = from - from.rem_euclid(step);
     let window = Window {
         from,
         to: end - end.rem_euclid(step) + step,
         step,
     };
+    History::new(window.from, window.to, window.step)
+        .validate()
+        .map_err(|e| {
+            anyhow::anyhow!("{e}: choose a larger --step or a shorter --lookback / --from..--to")
+        })?;
+    Ok(window)
+}
+
+/// Reads every `--prometheus-url`; one failing source of several makes the report partial,
+/// all failing is an error.
+pub(crate) fn fetch(
+    a: &SourceArgs,
+    window: Window,
+    errors: &mut Vec<(String, String)>,
+) -> anyhow::Result<History> {
     let auth = auth(a)?;
     let mut history = History::new(window.from, window.to, window.step);
-    history.validate().map_err(|e| {
-        anyhow::anyhow!("{e}: choose a larger --step or a shorter --lookback / --from..--to")
-    })?;
     let mut read = 0;
     for spec in &a.prometheus {
         let (name, url) = match spec.split_once('=') {
