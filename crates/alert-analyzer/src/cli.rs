@@ -28,6 +28,9 @@ pub enum Sub {
     /// Print a Grafana dashboard (JSON, for Dashboards > Import) that shows the same
     /// analysis live from Prometheus queries over ALERTS
     GrafanaDashboard(DashboardArgs),
+    /// Exporter: re-analyze the last --lookback every --interval and serve the numbers as
+    /// Prometheus metrics (/metrics) and the latest report (/report.json)
+    Serve(Box<crate::serve::ServeArgs>),
 }
 
 #[derive(Debug, clap::Args)]
@@ -101,7 +104,7 @@ pub struct AnalyzeArgs {
     pub report: ReportArgs,
 }
 
-fn duration_arg(s: &str) -> Result<Duration, String> {
+pub(crate) fn duration_arg(s: &str) -> Result<Duration, String> {
     sre_cli::units::parse_duration(s).map_err(|e| e.to_string())
 }
 
@@ -123,6 +126,7 @@ pub fn run(
 ) -> anyhow::Result<ExitStatus> {
     match &args.command {
         Sub::Analyze(a) => run_analyze(a, global, config, out),
+        Sub::Serve(a) => crate::serve::run(a),
         Sub::GrafanaDashboard(d) => {
             let mut text = serde_json::to_string_pretty(&crate::grafana::dashboard(&d.title))?;
             text.push('\n');

@@ -36,6 +36,7 @@ pub mod history;
 pub mod html;
 pub mod prometheus;
 pub mod recommend;
+pub mod serve;
 
 pub use analysis::{analyze, Analysis, Options};
 pub use episodes::{episodes, Episode};

@@ -436,3 +436,107 @@ fn the_json_report_follows_the_shared_schema() {
     assert!(v["analysis"]["review"].is_array(), "{}", v["analysis"]);
     assert_eq!(v["summary"]["critical"], 0);
 }
+
+#[test]
+fn serve_exports_the_analysis_as_metrics_and_stops_on_sigterm() {
+    let (from, _) = window();
+    let prom = prometheus_with_history(&history(from), None);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sre"))
+        .args([
+            "alert-analyzer",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--lookback",
+            "30d",
+        ])
+        .args(["--interval", "1h", "--prometheus-url"])
+        .arg(prom.url())
+        .env("SRE_CONFIG", "/dev/null")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("serve starts");
+    let pid = child.id();
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if let Some(addr) = line.split("listening on ").nth(1) {
+                let _ = tx.send(addr.trim().to_string());
+            }
+        }
+    });
+    let base = rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("serve prints its address");
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(std::time::Duration::from_secs(10)))
+        .build()
+        .into();
+    let get = |path: &str| {
+        agent
+            .get(&format!("{base}{path}"))
+            .call()
+            .ok()
+            .map(|mut r| {
+                (
+                    r.status().as_u16(),
+                    r.body_mut().read_to_string().unwrap_or_default(),
+                )
+            })
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while get("/readyz").is_none_or(|(s, _)| s != 200) {
+        assert!(std::time::Instant::now() < deadline, "never ready");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let (status, metrics) = get("/metrics").expect("scrape");
+    assert_eq!(status, 200);
+    assert!(
+        metrics.contains("alert_analyzer_episodes{alertname=\"NightlyBackup\"} 8"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("alert_analyzer_runs_total{result=\"success\"} 1"),
+        "{metrics}"
+    );
+    let promtool = sre_test_harness::program::require_program("promtool", "prometheus");
+    let check = sre_test_harness::cli::Cli::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(metrics.clone())
+        .run();
+    assert_eq!(
+        check.status,
+        Some(0),
+        "promtool: {}{}",
+        check.stdout,
+        check.stderr
+    );
+    let (status, report) = get("/report.json").expect("report");
+    assert_eq!(status, 200);
+    let v: Value = serde_json::from_str(&report).expect("JSON");
+    assert!(v["analysis"].is_object());
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(kill.success());
+    let stop_by = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        if std::time::Instant::now() > stop_by {
+            let _ = child.kill();
+            panic!("serve did not stop on SIGTERM");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+}
