@@ -100,6 +100,12 @@ pub struct AnalyzeArgs {
     /// How many of the noisiest alerts become findings [default: 10]
     #[arg(long, value_name = "N")]
     pub top: Option<usize>,
+    /// Also send the summary to Slack, to the incoming webhook in SRE_SLACK_WEBHOOK_URL
+    #[arg(long)]
+    pub slack: bool,
+    /// With --slack: print the message on stderr instead of sending it
+    #[arg(long, requires = "slack")]
+    pub dry_run: bool,
     #[command(flatten)]
     pub report: ReportArgs,
 }
@@ -188,6 +194,33 @@ fn run_analyze(
         analyzed.report.error(source, message);
     }
     analyzed.report.finish();
+    let status = write_report(&analyzed, am_state.as_ref(), &history, &common, out)?;
+    if a.slack {
+        let payload = crate::notify::slack_payload(&analyzed);
+        if a.dry_run {
+            eprintln!(
+                "dry run: this message would go to the Slack webhook in {}:\n{}",
+                crate::notify::SLACK_WEBHOOK_ENV,
+                serde_json::to_string_pretty(&payload)?
+            );
+        } else {
+            crate::notify::send_slack(
+                &payload,
+                a.source.timeout.unwrap_or(Duration::from_secs(30)),
+            )?;
+        }
+    }
+    Ok(status)
+}
+
+/// Writes the report in the chosen format; the exit status from `--fail-on`.
+fn write_report(
+    analyzed: &crate::AnalyzedReport,
+    am_state: Option<&crate::alertmanager::State>,
+    history: &History,
+    common: &sre_cli::config::Common,
+    out: &mut Out<'_>,
+) -> anyhow::Result<ExitStatus> {
     if common.output.value == Format::Json {
         // The JSON report carries the full numbers in `analysis` beside the findings.
         #[derive(serde::Serialize)]
@@ -198,8 +231,8 @@ fn run_analyze(
             alertmanager: Option<&'a crate::alertmanager::State>,
         }
         let mut text = serde_json::to_string_pretty(&WithAlertmanager {
-            analyzed: &analyzed,
-            alertmanager: am_state.as_ref(),
+            analyzed,
+            alertmanager: am_state,
         })?;
         text.push('\n');
         match &common.output_file {
@@ -214,7 +247,7 @@ fn run_analyze(
     }
     if common.output.value == Format::Html {
         // The shared page plus the analysis charts.
-        let text = crate::html::render(&analyzed, &history)?;
+        let text = crate::html::render(analyzed, history)?;
         match &common.output_file {
             Some(p) => sre_cli::output::write_atomic(p, text.as_bytes())?,
             None => out.write(text.as_bytes())?,
@@ -225,7 +258,7 @@ fn run_analyze(
             ExitStatus::Clean
         });
     }
-    sre_cli::output::emit(&analyzed.report, &common, out)
+    sre_cli::output::emit(&analyzed.report, common, out)
 }
 
 /// The credentials of `--bearer-token-file` or `--basic-auth-user`.

@@ -34,6 +34,7 @@ pub mod findings;
 pub mod grafana;
 pub mod history;
 pub mod html;
+pub mod notify;
 pub mod prometheus;
 pub mod recommend;
 pub mod serve;

@@ -540,3 +540,128 @@ fn serve_exports_the_analysis_as_metrics_and_stops_on_sigterm() {
     };
     assert!(status.success(), "{status:?}");
 }
+
+/// A one-request HTTP receiver on loopback: answers `status` with `body` and hands over
+/// what it received (request line, headers and body).
+fn receiver(status: u16, body: &'static str) -> (String, std::sync::mpsc::Receiver<String>) {
+    use std::io::{BufRead, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let Ok((stream, _)) = listener.accept() else {
+            return;
+        };
+        let mut reader = std::io::BufReader::new(stream);
+        let mut head = String::new();
+        let mut length = 0usize;
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                break;
+            }
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = v.trim().parse().unwrap_or(0);
+            }
+            head.push_str(&line);
+        }
+        let mut payload = vec![0; length];
+        let _ = reader.read_exact(&mut payload);
+        let _ = tx.send(format!("{head}\n{}", String::from_utf8_lossy(&payload)));
+        let mut stream = reader.into_inner();
+        let _ = write!(
+            stream,
+            "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+    });
+    (
+        format!("http://{addr}/services/T000/B000/s3cr3tw3bh00k"),
+        rx,
+    )
+}
+
+#[test]
+fn the_summary_goes_to_slack_as_block_kit_and_the_webhook_stays_secret() {
+    let (url, got) = receiver(200, "ok");
+    let out = sre()
+        .env("SRE_SLACK_WEBHOOK_URL", &url)
+        .args(["alert-analyzer", "analyze", "--history"])
+        .arg("examples/alert-analyzer/history.json")
+        .arg("--slack")
+        .run();
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    let request = got
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("the webhook got a request");
+    assert!(
+        request.starts_with("POST /services/T000/B000/s3cr3tw3bh00k"),
+        "{request}"
+    );
+    assert!(request
+        .to_ascii_lowercase()
+        .contains("content-type: application/json"));
+    let body = request.split_once("\n\n").map_or("", |(_, b)| b);
+    let payload: Value = serde_json::from_str(body).expect("JSON payload");
+    // Slack's incoming-webhook shape: a fallback `text` and Block Kit `blocks`.
+    assert!(payload["text"]
+        .as_str()
+        .is_some_and(|t| t.starts_with("Alert review")));
+    assert_eq!(payload["blocks"][0]["type"], "header");
+    assert!(payload["blocks"].as_array().expect("blocks").iter().all(
+        |b| b["type"] == "header" || (b["type"] == "section" && b["text"]["type"] == "mrkdwn")
+    ));
+    assert!(body.contains("KubePodCrashLooping"), "{body}");
+    assert!(!out.stdout.contains("s3cr3t") && !out.stderr.contains("s3cr3t"));
+
+    // Dry run: nothing is sent, the message is shown.
+    let (url, got) = receiver(200, "ok");
+    let out = sre()
+        .env("SRE_SLACK_WEBHOOK_URL", &url)
+        .args(["alert-analyzer", "analyze", "--history"])
+        .arg("examples/alert-analyzer/history.json")
+        .args(["--slack", "--dry-run"])
+        .run();
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("dry run") && out.stderr.contains("\"blocks\""),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        got.recv_timeout(std::time::Duration::from_millis(300))
+            .is_err(),
+        "a dry run sent"
+    );
+    assert!(!out.stderr.contains("s3cr3t"));
+
+    // A revoked webhook: exit 2, Slack's answer shown, the URL not.
+    let (url, _got) = receiver(404, "no_service");
+    let out = sre()
+        .env("SRE_SLACK_WEBHOOK_URL", &url)
+        .args(["alert-analyzer", "analyze", "--history"])
+        .arg("examples/alert-analyzer/history.json")
+        .arg("--slack")
+        .run();
+    assert_eq!(out.status, Some(2), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("answered 404: no_service"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("s3cr3t"), "{}", out.stderr);
+
+    // No webhook configured.
+    let out = sre()
+        .env_remove("SRE_SLACK_WEBHOOK_URL")
+        .args(["alert-analyzer", "analyze", "--history"])
+        .arg("examples/alert-analyzer/history.json")
+        .arg("--slack")
+        .run();
+    assert_eq!(out.status, Some(2));
+    assert!(
+        out.stderr.contains("SRE_SLACK_WEBHOOK_URL"),
+        "{}",
+        out.stderr
+    );
+}

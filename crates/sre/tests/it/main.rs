@@ -34,6 +34,8 @@ pub fn sre() -> Cli {
         .env_remove("SRE_COLOR")
         .env_remove("SRE_LOG_LEVEL")
         .env_remove("KUBECONFIG")
+        .env_remove("SRE_SLACK_WEBHOOK_URL")
+        .env_remove("SRE_PROMETHEUS_PASSWORD")
         .env_remove("KUBERNETES_SERVICE_HOST")
 }
 
