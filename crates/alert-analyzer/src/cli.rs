@@ -71,7 +71,7 @@ pub struct SourceArgs {
     #[arg(long)]
     pub insecure_skip_tls_verify: bool,
     /// Timeout of each request [default: 30s]
-    #[arg(long, value_name = "DURATION", value_parser = duration_arg)]
+    #[arg(long, value_name = "DURATION", value_parser = sre_cli::units::duration_arg)]
     pub timeout: Option<Duration>,
 }
 
@@ -83,7 +83,7 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "FILE", conflicts_with = "prometheus")]
     pub history: Option<PathBuf>,
     /// How far back to look, e.g. 7d or 30d [default: 7d]
-    #[arg(long, value_name = "DURATION", value_parser = duration_arg, conflicts_with_all = ["from", "history"])]
+    #[arg(long, value_name = "DURATION", value_parser = sre_cli::units::duration_arg, conflicts_with_all = ["from", "history"])]
     pub lookback: Option<Duration>,
     /// Start of the window (RFC 3339, e.g. 2026-11-01T00:00:00Z), instead of --lookback
     #[arg(long, value_name = "TIME", value_parser = time_arg, requires = "to", conflicts_with = "history")]
@@ -92,7 +92,7 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "TIME", value_parser = time_arg, requires = "from")]
     pub to: Option<SystemTime>,
     /// Resolution of the history [default: 60s]
-    #[arg(long, value_name = "DURATION", value_parser = duration_arg, conflicts_with = "history")]
+    #[arg(long, value_name = "DURATION", value_parser = sre_cli::units::duration_arg, conflicts_with = "history")]
     pub step: Option<Duration>,
     /// Also write what was fetched as a history file, to analyze offline or share
     #[arg(long, value_name = "FILE")]
@@ -108,10 +108,6 @@ pub struct AnalyzeArgs {
     pub dry_run: bool,
     #[command(flatten)]
     pub report: ReportArgs,
-}
-
-pub(crate) fn duration_arg(s: &str) -> Result<Duration, String> {
-    sre_cli::units::parse_duration(s).map_err(|e| e.to_string())
 }
 
 fn time_arg(s: &str) -> Result<SystemTime, String> {

@@ -27,13 +27,13 @@ pub struct ServeArgs {
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9091")]
     pub listen: SocketAddr,
     /// Time between two analyses
-    #[arg(long, value_name = "DURATION", value_parser = crate::cli::duration_arg, default_value = "5m")]
+    #[arg(long, value_name = "DURATION", value_parser = sre_cli::units::duration_arg, default_value = "5m")]
     pub interval: Duration,
     /// How far back each analysis looks
-    #[arg(long, value_name = "DURATION", value_parser = crate::cli::duration_arg, default_value = "7d")]
+    #[arg(long, value_name = "DURATION", value_parser = sre_cli::units::duration_arg, default_value = "7d")]
     pub lookback: Duration,
     /// Resolution of the history [default: 60s]
-    #[arg(long, value_name = "DURATION", value_parser = crate::cli::duration_arg)]
+    #[arg(long, value_name = "DURATION", value_parser = sre_cli::units::duration_arg)]
     pub step: Option<Duration>,
     /// Alertnames that keep their own label in /metrics (the noisiest); the others are
     /// summed as `alertname="_other"`
@@ -103,27 +103,7 @@ fn spawn_signal_watcher(stop: mpsc::Sender<()>) -> anyhow::Result<()> {
         .enable_io()
         .build()?;
     std::thread::spawn(move || {
-        runtime.block_on(async {
-            #[cfg(unix)]
-            {
-                use tokio::signal::unix::{signal, SignalKind};
-                match signal(SignalKind::terminate()) {
-                    Ok(mut term) => {
-                        tokio::select! {
-                            _ = term.recv() => {}
-                            _ = tokio::signal::ctrl_c() => {}
-                        }
-                    }
-                    Err(_) => {
-                        let _ = tokio::signal::ctrl_c().await;
-                    }
-                }
-            }
-            #[cfg(not(unix))]
-            {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        });
+        runtime.block_on(sre_cli::signal::terminated());
         let _ = stop.send(());
     });
     Ok(())
@@ -268,7 +248,11 @@ fn alert_metrics(analyzed: &crate::AnalyzedReport, max: usize) -> String {
     ] {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
         for (alert, v) in values {
-            let _ = writeln!(out, "{name}{{alertname=\"{}\"}} {v}", escape(alert));
+            let _ = writeln!(
+                out,
+                "{name}{{alertname=\"{}\"}} {v}",
+                sre_render::prometheus_label_value(alert)
+            );
         }
     }
     let mut findings: BTreeMap<(&str, &str), u64> = BTreeMap::new();
@@ -301,12 +285,6 @@ fn runtime_metrics(s: &State) -> String {
         s.last_duration, s.runs_ok, s.runs_failed
     );
     out
-}
-
-fn escape(v: &str) -> String {
-    v.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
 }
 
 #[cfg(test)]

@@ -147,10 +147,10 @@ pub struct LiveArgs {
     #[arg(long, short = 'A', conflicts_with = "namespace")]
     pub all_namespaces: bool,
     /// Timeout of each API request, connecting included [default: 30s]
-    #[arg(long, value_name = "DURATION", value_parser = duration_arg)]
+    #[arg(long, value_name = "DURATION", value_parser = sre_cli::units::duration_arg)]
     pub timeout: Option<std::time::Duration>,
     /// Give up on a cluster whose read takes longer than this (exit 2) [default: 5m]
-    #[arg(long, value_name = "DURATION", value_parser = duration_arg)]
+    #[arg(long, value_name = "DURATION", value_parser = sre_cli::units::duration_arg)]
     pub deadline: Option<std::time::Duration>,
     /// API requests in flight at once, per cluster [default: 8]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
@@ -172,10 +172,6 @@ fn namespace_arg(s: &str) -> Result<String, String> {
             "`{s}` is not a namespace name: use lowercase letters, digits and `-` (at most 63), as `kubectl get namespaces` shows them"
         ))
     }
-}
-
-fn duration_arg(s: &str) -> Result<std::time::Duration, String> {
-    sre_cli::units::parse_duration(s).map_err(|e| e.to_string())
 }
 
 impl LiveArgs {

@@ -32,7 +32,7 @@ pub struct ServeArgs {
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9090")]
     pub listen: SocketAddr,
     /// Time between two runs
-    #[arg(long, value_name = "DURATION", value_parser = crate::duration_arg, default_value = "60s")]
+    #[arg(long, value_name = "DURATION", value_parser = sre_cli::units::duration_arg, default_value = "60s")]
     pub interval: Duration,
     /// Which checks run each time
     #[arg(long, value_name = "COMMAND", value_parser = ["healthcheck", "diagnostics", "audit", "check"], default_value = "check")]
@@ -107,7 +107,7 @@ pub fn run(
             stop_rx.clone(),
         ));
         let signals = tokio::spawn(async move {
-            wait_for_signal().await;
+            sre_cli::signal::terminated().await;
             let _ = stop_tx.send(true);
         });
         let mut stop = stop_rx;
@@ -184,28 +184,6 @@ async fn run_once(
             tracing::warn!(error = %format!("{e:#}"), "Run failed; serving the previous report");
             s.last_error = Some(format!("{e:#}"));
         }
-    }
-}
-
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = tokio::signal::ctrl_c() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
     }
 }
 
@@ -357,8 +335,8 @@ fn metrics(s: &State, max_ns: usize) -> String {
             let _ = writeln!(
                 body,
                 "k8s_doctor_findings{{cluster=\"{}\",severity=\"{sev}\",code=\"{code}\",namespace=\"{}\"}} {n}",
-                escape(&cluster),
-                escape(ns)
+                sre_render::prometheus_label_value(&cluster),
+                sre_render::prometheus_label_value(ns)
             );
         }
     }
@@ -416,13 +394,6 @@ fn metrics(s: &State, max_ns: usize) -> String {
     out
 }
 
-/// Escapes a label value: backslash, double quote and newline.
-fn escape(v: &str) -> String {
-    v.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -455,6 +426,6 @@ mod tests {
         assert!(text.contains("namespace=\"a\"} 3"), "{text}");
         assert!(text.contains("namespace=\"_other\"} 3"), "{text}");
         assert!(!text.contains("namespace=\"b\""), "{text}");
-        assert_eq!(escape("a\"b\\c"), "a\\\"b\\\\c");
+        assert_eq!(sre_render::prometheus_label_value("a\"b\\c"), "a\\\"b\\\\c");
     }
 }

@@ -21,6 +21,7 @@ pub mod exit;
 pub mod logging;
 pub mod output;
 pub mod progress;
+pub mod signal;
 pub mod units;
 
 pub use exit::ExitStatus;

@@ -21,6 +21,11 @@ pub fn parse_duration(s: &str) -> Result<Duration, UnitError> {
     humantime::parse_duration(t).map_err(|_| UnitError::Duration(s.to_string()))
 }
 
+/// [`parse_duration`] as a clap `value_parser`.
+pub fn duration_arg(s: &str) -> Result<Duration, String> {
+    parse_duration(s).map_err(|e| e.to_string())
+}
+
 /// Parses a byte size: binary suffixes `Ki`, `Mi`, `Gi`, `Ti` (powers of 1024), decimal
 /// suffixes `k`/`K`, `M`, `G`, `T` (powers of 1000), optional trailing `B`, or bare bytes.
 pub fn parse_size(s: &str) -> Result<u64, UnitError> {

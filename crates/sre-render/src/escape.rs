@@ -85,7 +85,7 @@ pub(crate) fn markdown(s: &str) -> String {
 }
 
 /// Escapes a Prometheus label value: backslash, double quote and line feed.
-pub(crate) fn prom_label(s: &str) -> String {
+pub fn prom_label(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

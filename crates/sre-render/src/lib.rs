@@ -47,6 +47,9 @@ mod sarif;
 mod table;
 mod yaml;
 
+/// Escapes a Prometheus label value (backslash, double quote, line feed), for exporters.
+pub use escape::prom_label as prometheus_label_value;
+
 /// An output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Format {
