@@ -332,22 +332,23 @@ fn alertmanager_silences_and_suppressed_alerts_are_reported() {
     );
     assert_eq!(code, 200, "{body}");
     // Alertmanager applies silences when it processes the alerts: wait for that.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let v = loop {
-        let out = sre()
-            .args(["alert-analyzer", "analyze", "--history"])
-            .arg("examples/alert-analyzer/history.json")
-            .arg("--alertmanager-url")
-            .arg(am.url())
-            .args(["-o", "json", "--fail-on", "never"])
-            .run();
-        assert_eq!(out.status, Some(0), "{}", out.stderr);
-        let v: Value = serde_json::from_str(&out.stdout).expect("JSON");
-        if v["alertmanager"]["silenced"] == 1 || std::time::Instant::now() > deadline {
-            break v;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    };
+    let mut v = Value::Null;
+    crate::wait_until(
+        std::time::Duration::from_secs(20),
+        "Alertmanager to apply the silence",
+        || {
+            let out = sre()
+                .args(["alert-analyzer", "analyze", "--history"])
+                .arg("examples/alert-analyzer/history.json")
+                .arg("--alertmanager-url")
+                .arg(am.url())
+                .args(["-o", "json", "--fail-on", "never"])
+                .run();
+            assert_eq!(out.status, Some(0), "{}", out.stderr);
+            v = serde_json::from_str(&out.stdout).expect("JSON");
+            v["alertmanager"]["silenced"] == 1
+        },
+    );
     let am_state = &v["alertmanager"];
     assert_eq!(am_state["silenced"], 1, "{am_state}");
     assert_eq!(am_state["active"], 1, "{am_state}");
@@ -441,39 +442,20 @@ fn the_json_report_follows_the_shared_schema() {
 fn serve_exports_the_analysis_as_metrics_and_stops_on_sigterm() {
     let (from, _) = window();
     let prom = prometheus_with_history(&history(from), None);
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sre"))
-        .args([
-            "alert-analyzer",
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--lookback",
-            "30d",
-        ])
-        .args(["--interval", "1h", "--prometheus-url"])
-        .arg(prom.url())
-        .env("SRE_CONFIG", "/dev/null")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("serve starts");
-    let pid = child.id();
-    let stderr = child.stderr.take().expect("stderr");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        use std::io::BufRead;
-        for line in std::io::BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
-        {
-            if let Some(addr) = line.split("listening on ").nth(1) {
-                let _ = tx.send(addr.trim().to_string());
-            }
-        }
-    });
-    let base = rx
-        .recv_timeout(std::time::Duration::from_secs(30))
-        .expect("serve prints its address");
+    let prom_url = prom.url();
+    let serve = crate::start_server(&[
+        "alert-analyzer".as_ref(),
+        "serve".as_ref(),
+        "--listen".as_ref(),
+        "127.0.0.1:0".as_ref(),
+        "--lookback".as_ref(),
+        "30d".as_ref(),
+        "--interval".as_ref(),
+        "1h".as_ref(),
+        "--prometheus-url".as_ref(),
+        prom_url.as_ref(),
+    ]);
+    let base = serve.url.clone();
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(std::time::Duration::from_secs(10)))
@@ -491,11 +473,9 @@ fn serve_exports_the_analysis_as_metrics_and_stops_on_sigterm() {
                 )
             })
     };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while get("/readyz").is_none_or(|(s, _)| s != 200) {
-        assert!(std::time::Instant::now() < deadline, "never ready");
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    crate::wait_until(std::time::Duration::from_secs(60), "/readyz", || {
+        get("/readyz").is_some_and(|(s, _)| s == 200)
+    });
     let (status, metrics) = get("/metrics").expect("scrape");
     assert_eq!(status, 200);
     assert!(
@@ -522,22 +502,7 @@ fn serve_exports_the_analysis_as_metrics_and_stops_on_sigterm() {
     assert_eq!(status, 200);
     let v: Value = serde_json::from_str(&report).expect("JSON");
     assert!(v["analysis"].is_object());
-    let kill = std::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .expect("kill");
-    assert!(kill.success());
-    let stop_by = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait") {
-            break s;
-        }
-        if std::time::Instant::now() > stop_by {
-            let _ = child.kill();
-            panic!("serve did not stop on SIGTERM");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    };
+    let status = serve.stop();
     assert!(status.success(), "{status:?}");
 }
 

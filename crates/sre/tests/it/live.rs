@@ -7,7 +7,7 @@ use serde_json::Value;
 use sre_test_harness::cli::{workspace_root, CliOutput};
 use sre_test_harness::kube::{load_fixtures, Deny, KubeTestServer, Options};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const TOKEN: &str = "s3cr3t-token-for-tests";
 
@@ -692,47 +692,20 @@ fn findings_metric(text: &str, code: &str) -> u64 {
 #[test]
 fn exporter_serves_metrics_that_follow_the_cluster_and_stops_on_sigterm() {
     let server = tls_server(example_objects());
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sre"))
-        .args([
-            "k8s-doctor",
-            "serve",
-            "--interval",
-            "1s",
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .arg("--kubeconfig")
-        .arg(server.kubeconfig())
-        .env_remove("KUBECONFIG")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("serve starts");
-    let guard = KillOnDrop(child.id());
-    // The address it bound, from its first stderr line; the rest of stderr is drained so
-    // the child never blocks on a full pipe.
-    let stderr = child.stderr.take().expect("stderr");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        use std::io::BufRead;
-        for line in std::io::BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
-        {
-            if let Some(addr) = line.split("listening on ").nth(1) {
-                let _ = tx.send(addr.trim().to_string());
-            }
-        }
-    });
-    let base = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("serve prints the address it listens on");
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let kubeconfig = server.kubeconfig();
+    let serve = crate::start_server(&[
+        "k8s-doctor".as_ref(),
+        "serve".as_ref(),
+        "--interval".as_ref(),
+        "1s".as_ref(),
+        "--listen".as_ref(),
+        "127.0.0.1:0".as_ref(),
+        "--kubeconfig".as_ref(),
+        kubeconfig.as_os_str(),
+    ]);
+    let base = serve.url.clone();
     let wait_until = |pred: &dyn Fn() -> bool, what: &str| {
-        while !pred() {
-            assert!(Instant::now() < deadline, "timed out waiting for {what}");
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        crate::wait_until(Duration::from_secs(60), what, pred)
     };
     wait_until(
         &|| get(&format!("{base}/readyz")).is_some_and(|(s, _)| s == 200),
@@ -781,35 +754,8 @@ fn exporter_serves_metrics_that_follow_the_cluster_and_stops_on_sigterm() {
         },
         "the metric to change",
     );
-    let pid = child.id().to_string();
-    let kill = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill");
-    assert!(kill.success());
-    let stopped = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait") {
-            break s;
-        }
-        assert!(Instant::now() < stopped, "serve did not stop on SIGTERM");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = serve.stop();
     assert!(status.success(), "exit status {status:?}");
-    // Reaped: its pid may be reused, so it must not be killed again.
-    std::mem::forget(guard);
-}
-
-/// Kills a child process if the test panics before it stopped.
-struct KillOnDrop(u32);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("kill")
-            .args(["-KILL", &self.0.to_string()])
-            .stderr(std::process::Stdio::null())
-            .status();
-    }
 }
 
 /// The `gitVersion` a fixture's `kubectl version -o json` document gives, if any.

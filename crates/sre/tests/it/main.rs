@@ -42,3 +42,85 @@ pub fn sre() -> Cli {
 pub fn run(args: &[&str]) -> CliOutput {
     sre().args(args).run()
 }
+
+/// Polls `done` every 50 ms until it holds; fails naming `what` after `limit`.
+pub fn wait_until(limit: std::time::Duration, what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + limit;
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out after {limit:?} waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// A long-running `sre` (an exporter) as a child process, killed on drop if still running.
+pub struct Server {
+    child: std::process::Child,
+    /// Its base URL, from the `listening on URL` line it prints on stderr.
+    pub url: String,
+}
+
+/// Starts `sre ARGS`, a server that prints `listening on URL` on stderr; the rest of stderr
+/// is drained so the child never blocks on a full pipe.
+pub fn start_server(args: &[&std::ffi::OsStr]) -> Server {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sre"))
+        .args(args)
+        .env("SRE_CONFIG", "/dev/null")
+        .env_remove("KUBECONFIG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the server starts");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if let Some(addr) = line.split("listening on ").nth(1) {
+                let _ = tx.send(addr.trim().to_string());
+            }
+        }
+    });
+    let url = match rx.recv_timeout(std::time::Duration::from_secs(30)) {
+        Ok(url) => url,
+        Err(_) => {
+            let _ = child.kill();
+            panic!("the server printed no `listening on` line");
+        }
+    };
+    Server { child, url }
+}
+
+impl Server {
+    /// Sends SIGTERM and returns the exit status (failing if it takes over 20 s).
+    pub fn stop(mut self) -> std::process::ExitStatus {
+        let kill = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(kill.success());
+        let mut status = None;
+        wait_until(
+            std::time::Duration::from_secs(20),
+            "SIGTERM to stop the server",
+            || {
+                status = self.child.try_wait().expect("wait");
+                status.is_some()
+            },
+        );
+        status.expect("exited")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // `Child` knows when it was reaped: an exited server is not signalled again.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
