@@ -29,6 +29,19 @@ pub const AA109: CheckMeta = CheckMeta {
     aliases: &[],
 };
 
+/// An alertname whose alerts arrive at one receiver in at least this many groups (AA110).
+pub const FRAGMENTED_GROUPS: usize = 5;
+
+/// AA110: one alertname split into many notification groups: `group_by` is finer than the
+/// problem, so one incident pages once per instance.
+pub const AA110: CheckMeta = CheckMeta {
+    code: "AA110",
+    name: "fragmented-grouping",
+    title: "Alert split into many notification groups",
+    severity: Severity::Warning,
+    aliases: &[],
+};
+
 /// Why Alertmanager could not be read. Messages never contain credentials.
 #[derive(Debug, thiserror::Error)]
 pub enum AlertmanagerError {
@@ -68,6 +81,20 @@ pub struct SilenceInfo {
     pub silencing: usize,
 }
 
+/// One notification group (`/api/v2/alerts/groups`): what one notification carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupInfo {
+    pub receiver: String,
+    /// The group's labels: the values of the route's `group_by`.
+    pub labels: BTreeMap<String, String>,
+    /// Alerts in the group, and how many of them are neither silenced nor inhibited.
+    pub alerts: usize,
+    pub active: usize,
+    /// The alertnames in the group, sorted.
+    pub alertnames: Vec<String>,
+}
+
 /// Alertmanager's current state, summarized.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -80,6 +107,8 @@ pub struct State {
     pub by_alertname: BTreeMap<String, [usize; 3]>,
     /// Active and pending silences, longest first.
     pub silences: Vec<SilenceInfo>,
+    /// Notification groups, largest first.
+    pub groups: Vec<GroupInfo>,
 }
 
 #[derive(Deserialize)]
@@ -97,6 +126,20 @@ struct ApiAlertStatus {
     silenced_by: Vec<String>,
     #[serde(default)]
     inhibited_by: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct ApiGroup {
+    #[serde(default)]
+    labels: BTreeMap<String, String>,
+    receiver: ApiReceiver,
+    #[serde(default)]
+    alerts: Vec<ApiAlert>,
+}
+
+#[derive(Deserialize)]
+struct ApiReceiver {
+    name: String,
 }
 
 #[derive(Deserialize)]
@@ -196,7 +239,45 @@ pub fn read(ep: &Endpoint) -> Result<State, AlertmanagerError> {
         serde_json::from_str(&get(alerts_path)?).map_err(|e| invalid(alerts_path, e))?;
     let silences: Vec<ApiSilence> = serde_json::from_str(&get("/api/v2/silences")?)
         .map_err(|e| invalid("/api/v2/silences", e))?;
-    summarize(shown, &alerts, &silences)
+    let groups_path = "/api/v2/alerts/groups?active=true&silenced=true&inhibited=true";
+    let groups: Vec<ApiGroup> =
+        serde_json::from_str(&get(groups_path)?).map_err(|e| invalid(groups_path, e))?;
+    let mut state = summarize(shown, &alerts, &silences)?;
+    state.groups = summarize_groups(&groups);
+    Ok(state)
+}
+
+fn summarize_groups(groups: &[ApiGroup]) -> Vec<GroupInfo> {
+    let mut out: Vec<GroupInfo> = groups
+        .iter()
+        .map(|g| {
+            let mut alertnames: Vec<String> = g
+                .alerts
+                .iter()
+                .filter_map(|a| a.labels.get("alertname").cloned())
+                .collect();
+            alertnames.sort();
+            alertnames.dedup();
+            GroupInfo {
+                receiver: g.receiver.name.clone(),
+                labels: g.labels.clone(),
+                alerts: g.alerts.len(),
+                active: g
+                    .alerts
+                    .iter()
+                    .filter(|a| a.status.silenced_by.is_empty() && a.status.inhibited_by.is_empty())
+                    .count(),
+                alertnames,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.alerts
+            .cmp(&a.alerts)
+            .then_with(|| a.receiver.cmp(&b.receiver))
+            .then_with(|| a.labels.cmp(&b.labels))
+    });
+    out
 }
 
 /// Unix seconds of an RFC 3339 time (offsets and fractions allowed).
@@ -278,13 +359,50 @@ fn summarize(
         inhibited,
         by_alertname,
         silences: infos,
+        groups: Vec::new(),
     })
 }
 
 /// AA108 for long active or pending silences, AA109 for alerts firing under a silence or an
-/// inhibition.
+/// inhibition, AA110 for alertnames split into many notification groups.
 pub fn findings(state: &State) -> Vec<Finding> {
     let mut out = Vec::new();
+    // (receiver, alertname) -> (groups, alerts, the group_by keys seen)
+    let mut split: BTreeMap<(&str, &str), (usize, usize, Vec<&str>)> = BTreeMap::new();
+    for g in &state.groups {
+        for name in &g.alertnames {
+            let e = split
+                .entry((g.receiver.as_str(), name.as_str()))
+                .or_default();
+            e.0 += 1;
+            e.1 += g.alerts;
+            for k in g.labels.keys() {
+                if !e.2.contains(&k.as_str()) {
+                    e.2.push(k);
+                }
+            }
+        }
+    }
+    for ((receiver, name), (groups, alerts, keys)) in split {
+        if groups < FRAGMENTED_GROUPS {
+            continue;
+        }
+        out.push(
+            Finding::new(
+                &AA110,
+                Resource::object("Alert", None, name),
+                format!(
+                    "arrives at receiver {receiver} as {groups} separate notification groups ({alerts} alerts; group_by: {}): one incident, {groups} notifications",
+                    if keys.is_empty() { "none".to_string() } else { keys.join(", ") }
+                ),
+            )
+            .evidence("receiver", receiver)
+            .evidence("groups", groups)
+            .evidence("alerts", alerts)
+            .evidence("groupBy", keys.join(","))
+            .remediation("Group by what identifies the incident, not the instance: drop per-instance labels (instance, pod) from the route's group_by, e.g. group_by: [alertname, cluster, namespace]; the instances are still listed inside the one notification."),
+        );
+    }
     for s in state
         .silences
         .iter()
@@ -365,6 +483,31 @@ mod tests {
         )
         .expect("silences");
         let err = summarize("http://am".into(), &[], &bad).expect_err("bad time");
+        let groups: Vec<ApiGroup> = serde_json::from_str(&format!(
+            "[{}]",
+            (0..6)
+                .map(|i| format!(r#"{{"labels":{{"alertname":"NodeDown","instance":"n{i}"}},"receiver":{{"name":"pager"}},
+                    "alerts":[{{"labels":{{"alertname":"NodeDown","instance":"n{i}"}},"status":{{"state":"active","silencedBy":[],"inhibitedBy":[]}}}}]}}"#))
+                .chain([r#"{"labels":{"alertname":"Big"},"receiver":{"name":"pager"},"alerts":[
+                    {"labels":{"alertname":"Big"},"status":{"state":"active"}},
+                    {"labels":{"alertname":"Big"},"status":{"state":"suppressed","silencedBy":["x"]}}]}"#.to_string()])
+                .collect::<Vec<_>>()
+                .join(",")
+        ))
+        .expect("groups");
+        let mut s = s;
+        s.groups = summarize_groups(&groups);
+        assert_eq!(s.groups.len(), 7);
+        assert_eq!((s.groups[0].alerts, s.groups[0].active), (2, 1));
+        let f = findings(&s);
+        let split: Vec<&Finding> = f.iter().filter(|f| f.code == "AA110").collect();
+        assert_eq!(split.len(), 1, "{split:?}");
+        assert!(
+            split[0].message.contains("pager as 6 separate")
+                && split[0].message.contains("alertname, instance"),
+            "{}",
+            split[0].message
+        );
         assert!(
             err.to_string().contains("silence s3: startsAt `yesterday`"),
             "{err}"

@@ -286,9 +286,11 @@ pub(crate) fn read_alertmanager(
     let Some(url) = &src.alertmanager else {
         return Ok(None);
     };
-    analyzed
-        .report
-        .add_checks(&[crate::alertmanager::AA108, crate::alertmanager::AA109]);
+    analyzed.report.add_checks(&[
+        crate::alertmanager::AA108,
+        crate::alertmanager::AA109,
+        crate::alertmanager::AA110,
+    ]);
     let ep = Endpoint {
         url: url.clone(),
         name: None,

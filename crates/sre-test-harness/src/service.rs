@@ -505,7 +505,9 @@ pub fn alertmanager() -> Service {
     let spec = ServiceSpec::new("prometheus-alertmanager", "prometheus-alertmanager")
         .file(
             "am.yml",
-            "route:\n  receiver: \"null\"\n  group_wait: 1s\nreceivers:\n  - name: \"null\"\n",
+            // NodeDown goes to `pager` grouped per instance (a fragmented grouping for
+            // AA110); everything else to `null`, in one group.
+            "route:\n  receiver: \"null\"\n  group_wait: 1s\n  routes:\n    - receiver: pager\n      matchers: [alertname=\"NodeDown\"]\n      group_by: [alertname, instance]\n      group_wait: 1s\nreceivers:\n  - name: \"null\"\n  - name: pager\n",
         )
         .args([
             "--config.file={dir}/am.yml",

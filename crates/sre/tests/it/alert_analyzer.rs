@@ -331,6 +331,12 @@ fn alertmanager_silences_and_suppressed_alerts_are_reported() {
         ]),
     );
     assert_eq!(code, 200, "{body}");
+    // Six NodeDown alerts, one per instance: the `pager` route groups by instance.
+    let node_down: Vec<serde_json::Value> = (0..6)
+        .map(|i| serde_json::json!({"labels": {"alertname": "NodeDown", "instance": format!("node-{i}")}, "startsAt": rfc3339(now - 300)}))
+        .collect();
+    let (code, body) = post("/api/v2/alerts", serde_json::Value::Array(node_down));
+    assert_eq!(code, 200, "{body}");
     // Alertmanager applies silences when it processes the alerts: wait for that.
     let mut v = Value::Null;
     crate::wait_until(
@@ -347,11 +353,39 @@ fn alertmanager_silences_and_suppressed_alerts_are_reported() {
             assert_eq!(out.status, Some(0), "{}", out.stderr);
             v = serde_json::from_str(&out.stdout).expect("JSON");
             v["alertmanager"]["silenced"] == 1
+                && v["alertmanager"]["groups"].as_array().map_or(0, Vec::len) == 7
         },
+    );
+    // Six per-instance groups at `pager`, and one group with the rest at `null`.
+    let groups = v["alertmanager"]["groups"].as_array().expect("groups");
+    assert_eq!(groups[0]["receiver"], "null", "{groups:?}");
+    assert_eq!(groups[0]["alerts"], 2, "{groups:?}");
+    assert_eq!(groups[0]["active"], 1, "the silenced DiskFull: {groups:?}");
+    assert_eq!(
+        groups
+            .iter()
+            .filter(|g| g["receiver"] == "pager" && g["alerts"] == 1)
+            .count(),
+        6,
+        "{groups:?}"
+    );
+    let split = v["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["code"] == "AA110")
+        .expect("NodeDown is split per instance");
+    assert_eq!(split["resource"]["name"], "NodeDown");
+    assert!(
+        split["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("pager as 6 separate notification groups"),
+        "{split}"
     );
     let am_state = &v["alertmanager"];
     assert_eq!(am_state["silenced"], 1, "{am_state}");
-    assert_eq!(am_state["active"], 1, "{am_state}");
+    assert_eq!(am_state["active"], 7, "{am_state}");
     let found = codes(&v);
     let silence = v["findings"]
         .as_array()
