@@ -23,6 +23,8 @@ pub const PROGRAMS: &[(&str, Option<&str>)] = &[
     ("prometheus-alertmanager", Some("prometheus-alertmanager")),
     ("kubectl", None),
     ("python3", Some("python3")),
+    // Certificates for the SMTP test server (alert-analyzer's email).
+    ("openssl", Some("openssl")),
     // GNU time, for peak memory in `cargo xtask bench-k8s`.
     ("time", Some("time")),
     // Headless browser test of the HTML report.
@@ -31,7 +33,12 @@ pub const PROGRAMS: &[(&str, Option<&str>)] = &[
 
 /// Python modules the tests import, with the pip package that provides each, as
 /// `("module", "package")`; checked with `python3 -c 'import module'`.
-pub const PIP_MODULES: &[(&str, &str)] = &[("jsonschema", "jsonschema"), ("yaml", "pyyaml")];
+pub const PIP_MODULES: &[(&str, &str)] = &[
+    ("jsonschema", "jsonschema"),
+    ("yaml", "pyyaml"),
+    // A real SMTP server (STARTTLS, AUTH) for alert-analyzer's email.
+    ("aiosmtpd", "aiosmtpd"),
+];
 
 /// `cargo xtask deps`.
 pub fn run(args: &[String]) -> Result<()> {

@@ -100,14 +100,11 @@ pub struct AnalyzeArgs {
     /// How many of the noisiest alerts become findings [default: 10]
     #[arg(long, value_name = "N")]
     pub top: Option<usize>,
-    /// Also send the summary to Slack, to the incoming webhook in SRE_SLACK_WEBHOOK_URL
-    #[arg(long)]
-    pub slack: bool,
-    /// With --slack: print the message on stderr instead of sending it
-    #[arg(long, requires = "slack")]
-    pub dry_run: bool,
     #[command(flatten)]
     pub report: ReportArgs,
+    // Last: its help heading applies to the flags after it.
+    #[command(flatten)]
+    pub notify: crate::notify::NotifyArgs,
 }
 
 fn time_arg(s: &str) -> Result<SystemTime, String> {
@@ -153,6 +150,8 @@ fn run_analyze(
     out: &mut Out<'_>,
 ) -> anyhow::Result<ExitStatus> {
     let common = config.common(global, &a.report)?;
+    // Bad notification flags fail before a long fetch, not after it.
+    crate::notify::preflight(&a.notify)?;
     let now = sre_cli::clock::now();
     let mut errors: Vec<(String, String)> = Vec::new();
     let history = match (&a.history, a.source.prometheus.is_empty()) {
@@ -191,21 +190,17 @@ fn run_analyze(
     }
     analyzed.report.finish();
     let status = write_report(&analyzed, am_state.as_ref(), &history, &common, out)?;
-    if a.slack {
-        let payload = crate::notify::slack_payload(&analyzed);
-        if a.dry_run {
-            eprintln!(
-                "dry run: this message would go to the Slack webhook in {}:\n{}",
-                crate::notify::SLACK_WEBHOOK_ENV,
-                serde_json::to_string_pretty(&payload)?
-            );
-        } else {
-            crate::notify::send_slack(
-                &payload,
-                a.source.timeout.unwrap_or(Duration::from_secs(30)),
-            )?;
-        }
-    }
+    // The report is out first: a notification that fails is exit 2 afterwards.
+    crate::notify::send(
+        &a.notify,
+        &analyzed,
+        &history,
+        a.source.timeout.unwrap_or(Duration::from_secs(30)),
+    )
+    .map_err(|errors| {
+        let all: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        anyhow::anyhow!("{}", all.join("\n"))
+    })?;
     Ok(status)
 }
 

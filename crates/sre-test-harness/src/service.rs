@@ -519,6 +519,102 @@ pub fn alertmanager() -> Service {
     Service::start(spec)
 }
 
+/// A real SMTP server (aiosmtpd) that requires STARTTLS and then AUTH as `user`/`password`.
+/// Its certificate is signed by a CA made with `openssl` at start; the CA is
+/// `{dir}/ca.pem` ([`smtp_ca_pem`]). Each accepted message is written to
+/// `{dir}/mail/<n>.json` ([`smtp_messages`]): `mailFrom`, `rcptTos`, `tls`,
+/// `authenticated`, `login` and `data` (the message as sent).
+pub fn smtp_server(user: &str, password: &str) -> Service {
+    const EXT: &str = "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n";
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    let spec = ServiceSpec::new("python3", "python3 (and pip package aiosmtpd)")
+        .file("smtp_server.py", include_str!("smtp_server.py"))
+        .file("ext.cnf", EXT)
+        .setup(
+            "python3",
+            "python3 (and pip package aiosmtpd)",
+            ["-c", "import aiosmtpd"],
+        )
+        .setup(
+            "openssl",
+            "openssl",
+            ["req", "-x509"].into_iter().chain(ec).chain([
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=sre-tests SMTP CA",
+            ]),
+        )
+        .setup(
+            "openssl",
+            "openssl",
+            ["req"].into_iter().chain(ec).chain([
+                "-keyout",
+                "key.pem",
+                "-out",
+                "req.csr",
+                "-subj",
+                "/CN=localhost",
+            ]),
+        )
+        .setup(
+            "openssl",
+            "openssl",
+            [
+                "x509",
+                "-req",
+                "-in",
+                "req.csr",
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-days",
+                "2",
+                "-extfile",
+                "ext.cnf",
+                "-out",
+                "cert.pem",
+            ],
+        )
+        .env("SMTP_USER", user)
+        .env("SMTP_PASSWORD", password)
+        .args(["smtp_server.py", "{port}"]);
+    Service::start(spec)
+}
+
+/// The PEM of the CA that signed [`smtp_server`]'s certificate.
+pub fn smtp_ca_pem(server: &Service) -> PathBuf {
+    server.dir().join("ca.pem")
+}
+
+/// The messages [`smtp_server`] accepted so far, in order.
+pub fn smtp_messages(server: &Service) -> Vec<serde_json::Value> {
+    let dir = server.dir().join("mail");
+    let mut out = Vec::new();
+    for n in 0.. {
+        match std::fs::read_to_string(dir.join(format!("{n}.json"))) {
+            Ok(text) => out.push(
+                serde_json::from_str(&text)
+                    .unwrap_or_else(|e| panic!("mail/{n}.json from the SMTP server: {e}")),
+            ),
+            Err(_) => break,
+        }
+    }
+    out
+}
+
 /// A loopback port that was free a moment ago.
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

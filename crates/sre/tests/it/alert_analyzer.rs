@@ -664,3 +664,258 @@ fn the_summary_goes_to_slack_as_block_kit_and_the_webhook_stays_secret() {
         out.stderr
     );
 }
+
+#[test]
+fn the_review_is_emailed_over_starttls_with_auth_and_the_html_report_attached() {
+    let smtp = sre_test_harness::service::smtp_server("alerts", "smtp-s3cret");
+    let ca = sre_test_harness::service::smtp_ca_pem(&smtp);
+    let send = |password: &str, ca: Option<&std::path::Path>| {
+        let mut cmd = sre()
+            .env("SRE_SMTP_PASSWORD", password)
+            .args(["alert-analyzer", "analyze", "--history"])
+            .arg("examples/alert-analyzer/history.json")
+            .args([
+                "--email-to",
+                "oncall@example.com",
+                "--email-to",
+                "sre-leads@example.com",
+            ])
+            .args(["--email-from", "Alert review <alerts@example.com>"])
+            .arg("--smtp-server")
+            .arg(smtp.addr().to_string())
+            .args(["--smtp-user", "alerts", "--timeout", "20s"]);
+        if let Some(ca) = ca {
+            cmd = cmd.arg("--smtp-ca-file").arg(ca);
+        }
+        cmd.run()
+    };
+    let out = send("smtp-s3cret", Some(&ca));
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("email: sent to oncall@example.com, sre-leads@example.com"),
+        "{}",
+        out.stderr
+    );
+    let mail = sre_test_harness::service::smtp_messages(&smtp);
+    assert_eq!(mail.len(), 1, "{mail:?}");
+    let m = &mail[0];
+    // The server required STARTTLS and then AUTH: both happened.
+    assert_eq!(m["tls"], true);
+    assert_eq!(m["authenticated"], true);
+    assert_eq!(m["login"], "alerts");
+    assert_eq!(m["mailFrom"], "alerts@example.com");
+    assert_eq!(
+        m["rcptTos"],
+        serde_json::json!(["oncall@example.com", "sre-leads@example.com"])
+    );
+    let data = m["data"].as_str().expect("message text");
+    assert!(
+        data.contains("Subject: Alert review 2026-09-30T00:00:00Z to 2026-10-07T00:00:00Z"),
+        "{data}"
+    );
+    assert!(data.contains("Content-Type: multipart/mixed"), "{data}");
+    assert!(data.contains("filename=\"alert-review.html\""), "{data}");
+    assert!(data.contains("KubePodCrashLooping"), "{data}");
+    for o in [&out.stdout, &out.stderr] {
+        assert!(!o.contains("smtp-s3cret"));
+    }
+
+    // A wrong password: exit 2 with the server's refusal and a hint, no password shown.
+    let out = send("wrong-pw", Some(&ca));
+    assert_eq!(out.status, Some(2), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("535") && out.stderr.contains("hint"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("wrong-pw"));
+    // The server's certificate is verified: without its CA the send fails.
+    let out = send("smtp-s3cret", None);
+    assert_eq!(out.status, Some(2), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("email: sending through"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(sre_test_harness::service::smtp_messages(&smtp).len(), 1);
+
+    // Bad flags fail before any work, naming the flag.
+    let out = sre()
+        .args(["alert-analyzer", "analyze", "--history"])
+        .arg("examples/alert-analyzer/history.json")
+        .args([
+            "--email-to",
+            "not an address",
+            "--email-from",
+            "a@b.c",
+            "--smtp-server",
+            "mx",
+        ])
+        .run();
+    assert_eq!(out.status, Some(2), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("--email-to `not an address` is not an email address"),
+        "{}",
+        out.stderr
+    );
+    let out = sre()
+        .args(["alert-analyzer", "analyze", "--history"])
+        .arg("examples/alert-analyzer/history.json")
+        .args([
+            "--email-to",
+            "a@b.c",
+            "--email-from",
+            "a@b.c",
+            "--smtp-server",
+            "mx:25",
+        ])
+        .args(["--smtp-tls", "none", "--smtp-user", "u"])
+        .run();
+    assert_eq!(out.status, Some(2), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("refusing to send the SMTP password unencrypted"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn jira_gets_one_issue_per_top_offender_and_reruns_do_not_duplicate() {
+    use sre_test_harness::jira::JiraStandIn;
+    let run = |url: &str, api: &str, user: Option<&str>, extra: &[&str]| {
+        let mut cmd = sre()
+            .env("SRE_JIRA_TOKEN", "jira-t0ken")
+            .args(["alert-analyzer", "analyze", "--history"])
+            .arg("examples/alert-analyzer/history.json")
+            .args([
+                "--jira-url",
+                url,
+                "--jira-project",
+                "OPS",
+                "--jira-top",
+                "3",
+                "--jira-api",
+                api,
+            ])
+            .args(extra);
+        if let Some(u) = user {
+            cmd = cmd.args(["--jira-user", u]);
+        }
+        cmd.run()
+    };
+    // Jira Cloud: API 3, Basic auth with the account email and API token.
+    let cloud = JiraStandIn::start("Basic b3BzQGV4YW1wbGUuY29tOmppcmEtdDBrZW4=", true);
+    let out = run(cloud.url(), "3", Some("ops@example.com"), &[]);
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    let issues = cloud.issues();
+    assert_eq!(issues.len(), 3, "{}", out.stderr);
+    let first = &issues[0].fields;
+    // The review list's #1 (see the JSON report's analysis.review).
+    let report = sre()
+        .args(["alert-analyzer", "analyze", "--history"])
+        .arg("examples/alert-analyzer/history.json")
+        .args(["-o", "json", "--fail-on", "never"])
+        .run();
+    let v: Value = serde_json::from_str(&report.stdout).expect("JSON");
+    let top = v["analysis"]["review"][0]["alertname"]
+        .as_str()
+        .expect("review #1");
+    assert!(
+        first["summary"]
+            .as_str()
+            .is_some_and(|s| s.starts_with(&format!("Alert review: {top} (#1 of"))),
+        "{first}"
+    );
+    assert_eq!(
+        first["labels"],
+        serde_json::json!(["alert-analyzer", format!("alert-analyzer-{top}")])
+    );
+    assert_eq!(first["issuetype"]["name"], "Task");
+    sre_test_harness::jira::adf_doc(&first["description"]).expect("valid ADF");
+    assert!(
+        first["description"].to_string().contains("What to change"),
+        "{first}"
+    );
+    assert!(out.stderr.contains("jira: created OPS-1"), "{}", out.stderr);
+
+    // A rerun finds the open issues by label and creates nothing.
+    let out = run(cloud.url(), "3", Some("ops@example.com"), &[]);
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    assert_eq!(cloud.issues().len(), 3);
+    assert!(
+        out.stderr.contains("already has the open issue OPS-1"),
+        "{}",
+        out.stderr
+    );
+    // Once resolved, the next run opens a new one for that alert only.
+    cloud.resolve("OPS-1");
+    let out = run(cloud.url(), "3", Some("ops@example.com"), &[]);
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    let issues = cloud.issues();
+    assert_eq!(issues.len(), 4);
+    assert_eq!(issues[3].fields["labels"], first["labels"]);
+    assert!(
+        cloud.requests().iter().all(|r| !r.contains("/rest/api/2/")),
+        "{:?}",
+        cloud.requests()
+    );
+    for o in [&out.stdout, &out.stderr] {
+        assert!(!o.contains("jira-t0ken"));
+    }
+
+    // Data Center: API 2 with a personal access token; search falls back to /rest/api/2/search.
+    let dc = JiraStandIn::start("Bearer jira-t0ken", false);
+    let out = run(dc.url(), "2", None, &["--jira-label", "alert-review"]);
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    let issues = dc.issues();
+    assert_eq!(issues.len(), 3);
+    assert!(issues
+        .iter()
+        .all(|i| i.api == 2 && i.fields["description"].is_string()));
+    assert!(issues[0].fields["labels"][1]
+        .as_str()
+        .is_some_and(|l| l.starts_with("alert-review-")));
+    assert!(
+        dc.requests()
+            .iter()
+            .any(|r| r.starts_with("GET /rest/api/2/search?")),
+        "{:?}",
+        dc.requests()
+    );
+
+    // A refused token: exit 2 with a hint, the token not shown; dry run contacts nothing.
+    let out = run(cloud.url(), "3", None, &[]);
+    assert_eq!(out.status, Some(2), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("answered 401") && out.stderr.contains("--jira-user"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("jira-t0ken"));
+    let before = dc.requests().len();
+    let out = run(dc.url(), "2", None, &["--dry-run"]);
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("dry run: unless an open OPS issue has the label"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(dc.requests().len(), before, "a dry run contacted Jira");
+    // No token: exit 2 before any work.
+    let out = sre()
+        .args(["alert-analyzer", "analyze", "--history"])
+        .arg("examples/alert-analyzer/history.json")
+        .args(["--jira-url", dc.url(), "--jira-project", "ops"])
+        .run();
+    assert_eq!(out.status, Some(2), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("--jira-project `ops` is not a project key"),
+        "{}",
+        out.stderr
+    );
+}

@@ -36,6 +36,8 @@ pub fn sre() -> Cli {
         .env_remove("KUBECONFIG")
         .env_remove("SRE_SLACK_WEBHOOK_URL")
         .env_remove("SRE_PROMETHEUS_PASSWORD")
+        .env_remove("SRE_SMTP_PASSWORD")
+        .env_remove("SRE_JIRA_TOKEN")
         .env_remove("KUBERNETES_SERVICE_HOST")
 }
 

@@ -1,6 +1,7 @@
-//! Sending the review summary to Slack (incoming webhook). The webhook URL is a secret: it
-//! is read from the environment and never printed, logged or put in an error.
+//! The review summary to Slack (incoming webhook). The webhook URL is a secret: it is read
+//! from the environment and never printed, logged or put in an error.
 
+use super::{error_kind, secret_env, NotifyError};
 use crate::AnalyzedReport;
 use serde_json::{json, Value};
 use sre_core::Severity;
@@ -9,34 +10,11 @@ use std::time::Duration;
 /// The variable that holds the Slack incoming-webhook URL.
 pub const SLACK_WEBHOOK_ENV: &str = "SRE_SLACK_WEBHOOK_URL";
 
-/// Why a notification was not delivered. Never contains the webhook URL.
-#[derive(Debug, thiserror::Error)]
-pub enum NotifyError {
-    #[error("--slack needs the incoming-webhook URL in {SLACK_WEBHOOK_ENV} (it is a secret: keep it out of flags and files you share)")]
-    NoWebhook,
-    #[error("the Slack webhook (from {SLACK_WEBHOOK_ENV}) could not be reached: {0}")]
-    Unreachable(String),
-    #[error("the Slack webhook (from {SLACK_WEBHOOK_ENV}) answered {code}: {body}\n  hint: `no_service` or `invalid_token` means the webhook was revoked; create a new one")]
-    Refused { code: u16, body: String },
-}
-
 /// The Slack message: a headline, the counts, the top findings and recommendations, as
 /// Block Kit sections with a plain-text fallback (`text`).
 pub fn slack_payload(analyzed: &AnalyzedReport) -> Value {
     let r = &analyzed.report;
-    let window = &r.target.get("window").cloned().unwrap_or(Value::Null);
-    let span = format!(
-        "{} to {}",
-        window["from"].as_str().unwrap_or("?"),
-        window["to"].as_str().unwrap_or("?")
-    );
-    let headline = format!(
-        "Alert review {span}: {} findings ({} warning, {} info){}",
-        r.summary.total(),
-        r.summary.warning,
-        r.summary.info,
-        if r.partial { ", partial" } else { "" }
-    );
+    let headline = super::headline(analyzed);
     let line = |f: &sre_core::Finding| {
         format!(
             "• *{}* `{}` {}",
@@ -82,17 +60,14 @@ fn truncate(s: &str, max: usize) -> String {
 
 /// Posts `payload` to the webhook in [`SLACK_WEBHOOK_ENV`].
 pub fn send_slack(payload: &Value, timeout: Duration) -> Result<(), NotifyError> {
-    let url = std::env::var(SLACK_WEBHOOK_ENV)
-        .ok()
-        .filter(|u| !u.trim().is_empty())
-        .ok_or(NotifyError::NoWebhook)?;
+    let url = secret_env(SLACK_WEBHOOK_ENV).ok_or(NotifyError::NoWebhook)?;
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(timeout))
         .build()
         .into();
     let mut resp = agent
-        .post(url.trim())
+        .post(&url)
         .header("Content-Type", "application/json")
         .send(payload.to_string().as_bytes())
         // ureq's errors can quote the URL: keep only the kind of failure.
@@ -109,17 +84,6 @@ pub fn send_slack(payload: &Value, timeout: Duration) -> Result<(), NotifyError>
         .take(200)
         .collect();
     Err(NotifyError::Refused { code, body })
-}
-
-fn error_kind(e: &ureq::Error) -> String {
-    match e {
-        ureq::Error::Timeout(_) => "timed out".to_string(),
-        ureq::Error::Io(io) => format!("{}", io.kind()),
-        ureq::Error::HostNotFound => "host not found".to_string(),
-        ureq::Error::ConnectionFailed => "connection failed".to_string(),
-        ureq::Error::Tls(_) => "TLS failure".to_string(),
-        _ => "request failed".to_string(),
-    }
 }
 
 #[cfg(test)]
