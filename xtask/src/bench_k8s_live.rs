@@ -258,7 +258,7 @@ pub fn run(args: &[String]) -> Result<()> {
 }
 
 /// Runs `cmd` (stdout to /dev/null) and returns (wall seconds, peak RSS MB) from GNU time.
-fn timed(cmd: &mut Command, time_file: &PathBuf, echo: bool) -> Result<(f64, f64)> {
+pub(crate) fn timed(cmd: &mut Command, time_file: &PathBuf, echo: bool) -> Result<(f64, f64)> {
     if echo {
         eprintln!("$ {}", show(cmd));
     }
@@ -285,7 +285,7 @@ fn timed(cmd: &mut Command, time_file: &PathBuf, echo: bool) -> Result<(f64, f64
     Ok((wall, kb * 1024.0 / 1e6))
 }
 
-fn version(program: &Path, args: &[&str]) -> String {
+pub(crate) fn version(program: &Path, args: &[&str]) -> String {
     Command::new(program)
         .args(args)
         .output()

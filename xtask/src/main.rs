@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use anyhow::bail;
 
+mod bench_alerts;
 mod bench_k8s;
 mod bench_k8s_live;
 mod deps;
@@ -58,6 +59,16 @@ const COMMANDS: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "bench-alerts [--series 10000] [--days 30] [--runs 3]",
+        &[
+            "Benchmark `sre alert-analyzer analyze` against a real Prometheus holding",
+            "N alert series over D days at 1-minute resolution (backfilled with",
+            "promtool), side by side with curl sending the same query_range requests;",
+            "prints wall time, peak RSS, the share waiting on Prometheus, the analysis",
+            "time and the ratio. The history is kept in target/bench-alerts/.",
+        ],
+    ),
+    (
         "dist [--base-url URL]",
         &[
             "Build the release archive into target/dist/ and render the kubectl",
@@ -77,6 +88,7 @@ fn main() -> ExitCode {
         "test" => test::run(rest),
         "deps" => deps::run(rest),
         "gen-k8s-snapshot" => gen_k8s::run(rest),
+        "bench-alerts" => bench_alerts::run(rest),
         "bench-k8s" => bench_k8s::run(rest),
         "bench-k8s-live" => bench_k8s_live::run(rest),
         "dist" => dist::run(rest),

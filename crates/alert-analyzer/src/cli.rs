@@ -182,8 +182,15 @@ fn run_analyze(
     if let Some(n) = a.top {
         opts.top_n = n;
     }
+    let started = std::time::Instant::now();
     let analysis = analyze(&history, &opts);
     let mut analyzed = report(&history, analysis, &opts, now);
+    tracing::info!(
+        series = history.series.len(),
+        episodes = analyzed.analysis.window.episodes,
+        seconds = started.elapsed().as_secs_f64(),
+        "analyzed"
+    );
     let am_state = read_alertmanager(&a.source, &mut analyzed, &mut errors)?;
     for (source, message) in errors {
         analyzed.report.error(source, message);
@@ -396,9 +403,24 @@ pub(crate) fn fetch(
         };
         let client = Client::new(&ep)?;
         let shown = client.url().to_string();
+        let started = std::time::Instant::now();
         match client.alert_series(window, DEFAULT_CHUNK_STEPS) {
             Ok(series) => {
                 read += 1;
+                let samples: usize = series
+                    .iter()
+                    .map(|s| s.firing.len() + s.pending.len())
+                    .sum();
+                tracing::info!(
+                    source = %shown,
+                    series = series.len(),
+                    samples,
+                    requests = client.requests.get(),
+                    bytes = client.received_bytes.get(),
+                    waited_seconds = client.waited.get().as_secs_f64(),
+                    total_seconds = started.elapsed().as_secs_f64(),
+                    "read the alert history"
+                );
                 history.series.extend(series);
             }
             Err(e) if a.prometheus.len() > 1 => {

@@ -82,6 +82,10 @@ pub struct Client {
     /// Requests made, chunks halved after a too-large answer.
     pub requests: std::cell::Cell<u64>,
     pub halvings: std::cell::Cell<u64>,
+    /// Time from sending each request to having its whole answer (the server's work and
+    /// the transfer), and the bytes received: what a run spends waiting on the server.
+    pub waited: std::cell::Cell<Duration>,
+    pub received_bytes: std::cell::Cell<u64>,
 }
 
 /// An HTTP agent with `ep`'s timeout and TLS settings (CA file, explicit skip-verify);
@@ -142,6 +146,8 @@ impl Client {
             authorization,
             requests: std::cell::Cell::new(0),
             halvings: std::cell::Cell::new(0),
+            waited: std::cell::Cell::new(Duration::ZERO),
+            received_bytes: std::cell::Cell::new(0),
         })
     }
 
@@ -157,6 +163,7 @@ impl Client {
         if let Some(a) = &self.authorization {
             req = req.header("Authorization", a);
         }
+        let sent = std::time::Instant::now();
         let mut resp = req.call().map_err(|e| SourceError::Unreachable {
             url: self.shown.clone(),
             message: e.to_string(),
@@ -171,6 +178,9 @@ impl Client {
                 url: self.shown.clone(),
                 message: format!("reading the answer failed: {e}"),
             })?;
+        self.waited.set(self.waited.get() + sent.elapsed());
+        self.received_bytes
+            .set(self.received_bytes.get() + body.len() as u64);
         Ok((code, body))
     }
 
