@@ -158,7 +158,9 @@ fn episodes(i: usize, minutes: i64, rng: &mut Rng) -> (Vec<(i64, i64)>, bool) {
 /// What the generated history holds.
 #[derive(Debug, Default)]
 struct Generated {
+    /// `ALERTS` samples (firing and pending), and `ALERTS_FOR_STATE` samples.
     samples: u64,
+    for_state_samples: u64,
     episodes: u64,
     files: usize,
     bytes: u64,
@@ -181,25 +183,38 @@ fn generate(dir: &Path, o: &Options, from: i64, to: i64) -> Result<Generated> {
         files: blocks,
         ..Generated::default()
     };
-    let mut rng = Rng(1);
-    for i in 0..o.series {
-        let name = NAMES[i % NAMES.len()];
-        let labels = format!(
-            "alertname=\"{name}{:02}\",instance=\"host-{i:05}\",namespace=\"ns-{:02}\",severity=\"{}\"",
-            (i / NAMES.len()) % 50,
-            i % 40,
-            ["warning", "critical", "info"][i % 3]
-        );
-        let (eps, pending) = episodes(i, minutes, &mut rng);
-        g.episodes += eps.len() as u64;
-        for (s, e) in eps {
-            let p0 = if pending { (s - 5).max(0) } else { s };
-            for m in p0..e {
-                let state = if m < s { "pending" } else { "firing" };
-                let t = from + m * STEP;
-                let b = ((t - from) / BLOCK) as usize;
-                writeln!(files[b], "ALERTS{{{labels},alertstate=\"{state}\"}} 1 {t}")?;
-                g.samples += 1;
+    // Two passes with the same seed: all of ALERTS, then all of ALERTS_FOR_STATE (the value
+    // is the activation time: the first pending or firing minute), as OpenMetrics wants
+    // each metric family in one piece.
+    for for_state in [false, true] {
+        let mut rng = Rng(1);
+        for i in 0..o.series {
+            let name = NAMES[i % NAMES.len()];
+            let labels = format!(
+                "alertname=\"{name}{:02}\",instance=\"host-{i:05}\",namespace=\"ns-{:02}\",severity=\"{}\"",
+                (i / NAMES.len()) % 50,
+                i % 40,
+                ["warning", "critical", "info"][i % 3]
+            );
+            let (eps, pending) = episodes(i, minutes, &mut rng);
+            if !for_state {
+                g.episodes += eps.len() as u64;
+            }
+            for (s, e) in eps {
+                let p0 = if pending { (s - 5).max(0) } else { s };
+                let active = from + p0 * STEP;
+                for m in p0..e {
+                    let t = from + m * STEP;
+                    let b = ((t - from) / BLOCK) as usize;
+                    if for_state {
+                        writeln!(files[b], "ALERTS_FOR_STATE{{{labels}}} {active} {t}")?;
+                        g.for_state_samples += 1;
+                    } else {
+                        let state = if m < s { "pending" } else { "firing" };
+                        writeln!(files[b], "ALERTS{{{labels},alertstate=\"{state}\"}} 1 {t}")?;
+                        g.samples += 1;
+                    }
+                }
             }
         }
     }
@@ -332,7 +347,10 @@ pub fn run(args: &[String]) -> Result<()> {
     // The window: whole blocks, ending at least 4 hours ago (newer samples would overlap
     // Prometheus' head block). A kept history keeps its window.
     let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs() as i64;
-    let wanted = format!("series={} days={}", o.series, o.days);
+    let wanted = format!(
+        "series={} days={} families=ALERTS,ALERTS_FOR_STATE",
+        o.series, o.days
+    );
     let kept = fs::read_to_string(&stamp_path).ok().and_then(|s| {
         let (params, window) = s.trim().split_once(" window=")?;
         let (from, to) = window.split_once('-')?;
@@ -354,8 +372,9 @@ pub fn run(args: &[String]) -> Result<()> {
             let t = Instant::now();
             let g = generate(&om, &o, from, to)?;
             eprintln!(
-                "  {} samples, {} episodes, {} files, {:.0} MB of OpenMetrics in {}",
+                "  {} ALERTS and {} ALERTS_FOR_STATE samples, {} episodes, {} files, {:.0} MB of OpenMetrics in {}",
                 g.samples,
+                g.for_state_samples,
                 g.episodes,
                 g.files,
                 g.bytes as f64 / 1e6,
@@ -432,14 +451,16 @@ pub fn run(args: &[String]) -> Result<()> {
     // The requests sre makes: ALERTS over the window in chunks of CHUNK_STEPS evaluations.
     // (sre's window for --to T ends one step after T: the evaluation at T is included.)
     let mut chunks = Vec::new();
-    let mut start = from;
-    let last = to + STEP - 1;
-    while start <= last {
-        let end = (start + (CHUNK_STEPS - 1) * STEP).min(last);
-        chunks.push(format!(
-            "{url}/api/v1/query_range?query=ALERTS&start={start}&end={end}&step={STEP}"
-        ));
-        start = end + STEP;
+    for query in ["ALERTS", "ALERTS_FOR_STATE"] {
+        let mut start = from;
+        let last = to + STEP - 1;
+        while start <= last {
+            let end = (start + (CHUNK_STEPS - 1) * STEP).min(last);
+            chunks.push(format!(
+                "{url}/api/v1/query_range?query={query}&start={start}&end={end}&step={STEP}"
+            ));
+            start = end + STEP;
+        }
     }
     let out_dir = dir.join("out");
     fs::create_dir_all(&out_dir)?;
@@ -593,9 +614,10 @@ pub fn run(args: &[String]) -> Result<()> {
     println!("sre                    {}", version(&sre, &["--version"]));
     if let Some(g) = &generated {
         println!(
-            "history                {} series, {} samples, {} episodes ({:.0} MB OpenMetrics)",
+            "history                {} series, {} ALERTS and {} ALERTS_FOR_STATE samples, {} episodes ({:.0} MB OpenMetrics)",
             o.series,
             g.samples,
+            g.for_state_samples,
             g.episodes,
             g.bytes as f64 / 1e6
         );

@@ -17,6 +17,10 @@
 //!   gap means the alert resolved and fired again: a new episode starts. An episode runs from
 //!   its first sample to its last sample plus one step (clipped to the window's end), so a
 //!   single sample is an episode of one step.
+//! - **Restarts.** A longer gap does not end the episode when `ALERTS_FOR_STATE` (the
+//!   series' `activeAt`) gives the same activation time at the samples on both sides of
+//!   it: Prometheus restored the alert's state after a restart (or lost samples), and the
+//!   alert never resolved. The episode's duration then includes the gap.
 //! - **Pending.** If pending samples lead up to an episode (the last one at most `max_gap`
 //!   before its start, each at most `max_gap` after the previous one, none before the
 //!   previous episode), the earliest of them is the episode's `pending_start`.
@@ -65,6 +69,22 @@ pub struct MergedSeries {
     pub sources: Vec<String>,
     pub firing: Vec<i64>,
     pub pending: Vec<i64>,
+    /// `[t, activeAt]` change points from `ALERTS_FOR_STATE`, sorted by `t`.
+    #[serde(skip)]
+    pub active_at: Vec<[i64; 2]>,
+}
+
+impl MergedSeries {
+    /// The activation time `ALERTS_FOR_STATE` gave at `t`, if known.
+    fn active_at(&self, t: i64) -> Option<i64> {
+        let i = self.active_at.partition_point(|p| p[0] <= t);
+        i.checked_sub(1).map(|i| self.active_at[i][1])
+    }
+
+    /// True if the samples at `a` and `b` belong to the same activation of the alert.
+    fn same_activation(&self, a: i64, b: i64) -> bool {
+        self.active_at(a).is_some() && self.active_at(a) == self.active_at(b)
+    }
 }
 
 /// Merges the history's series by fingerprint. The result is sorted by alertname, then
@@ -87,7 +107,9 @@ pub fn merge_series(history: &History) -> Vec<MergedSeries> {
             sources: Vec::new(),
             firing: Vec::new(),
             pending: Vec::new(),
+            active_at: Vec::new(),
         });
+        m.active_at.extend(s.active_at.iter().copied());
         m.sources.extend(s.source.clone());
         m.firing
             .extend(s.firing.iter().copied().filter(|t| w.contains(*t)));
@@ -105,6 +127,8 @@ pub fn merge_series(history: &History) -> Vec<MergedSeries> {
             }
             let firing = &m.firing;
             m.pending.retain(|t| firing.binary_search(t).is_err());
+            m.active_at.sort_unstable();
+            m.active_at.dedup();
             m
         })
         .collect();
@@ -146,7 +170,7 @@ pub fn episodes_of(series: &MergedSeries, window: &Window, max_gap: i64) -> Vec<
     let mut runs: Vec<(i64, i64, usize)> = Vec::new();
     for &t in &series.firing {
         match runs.last_mut() {
-            Some((_, last, n)) if t - *last <= max_gap => {
+            Some((_, last, n)) if t - *last <= max_gap || series.same_activation(*last, t) => {
                 *last = t;
                 *n += 1;
             }

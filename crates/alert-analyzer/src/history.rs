@@ -14,7 +14,8 @@
 //!       "labels": { "alertname": "HighLatency", "namespace": "shop", "severity": "warning" },
 //!       "source": "prod-eu",
 //!       "firing": [1700000120, 1700000180],
-//!       "pending": [1700000000, 1700000060]
+//!       "pending": [1700000000, 1700000060],
+//!       "activeAt": [[1700000000, 1700000000]]
 //!     }
 //!   ],
 //!   "rules": [
@@ -33,6 +34,10 @@
 //!   label set, so the same alert seen by two Prometheus servers deduplicates.
 //!   `firing` and `pending` are the timestamps at which `ALERTS{alertstate="firing"}` and
 //!   `ALERTS{alertstate="pending"}` had a value. Order and duplicates do not matter.
+//!   `activeAt` (optional) holds `[t, activeAt]` pairs from `ALERTS_FOR_STATE`, whose value
+//!   is the time the alert became active: one pair each time that value changed, at the
+//!   first sample with the new value. Prometheus restores it after a restart, so the same
+//!   `activeAt` on both sides of a gap means one episode, not two.
 //! - `missing` (optional): `[source, message]` pairs for what could not be read when the
 //!   history was fetched; reading the file back reports them again (`partial`).
 //! - `rules`: the alerting rules as `/api/v1/rules` reports them: `name`, `group`, `for`
@@ -145,6 +150,11 @@ pub struct Series {
     pub firing: Vec<i64>,
     #[serde(default)]
     pub pending: Vec<i64>,
+    /// From `ALERTS_FOR_STATE`: `[t, activeAt]` pairs, the first sample time at which the
+    /// alert's activation time took a new value. Optional; it lets an episode ride over a
+    /// Prometheus restart (the same activation on both sides of a gap).
+    #[serde(default, rename = "activeAt", skip_serializing_if = "Vec::is_empty")]
+    pub active_at: Vec<[i64; 2]>,
 }
 
 impl Series {
@@ -157,6 +167,7 @@ impl Series {
             source: None,
             firing: Vec::new(),
             pending: Vec::new(),
+            active_at: Vec::new(),
         }
     }
 
@@ -196,6 +207,13 @@ impl Series {
     #[must_use]
     pub fn pending(mut self, at: impl IntoIterator<Item = i64>) -> Self {
         self.pending.extend(at);
+        self
+    }
+
+    /// Records that from `t` on, `ALERTS_FOR_STATE` gave the activation time `active_at`.
+    #[must_use]
+    pub fn active_since(mut self, t: i64, active_at: i64) -> Self {
+        self.active_at.push([t, active_at]);
         self
     }
 

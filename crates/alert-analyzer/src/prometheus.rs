@@ -184,50 +184,84 @@ impl Client {
         Ok((code, body))
     }
 
+    /// `query` over `window` in chunks of at most `chunk` evaluations (halved when the
+    /// server refuses a chunk as too large), handing each returned series to `each` in
+    /// time order.
+    fn range(
+        &self,
+        query: &str,
+        window: Window,
+        chunk: &mut i64,
+        mut each: impl FnMut(RangeSeries<'_>),
+    ) -> Result<(), SourceError> {
+        let step = window.step.max(1);
+        let mut start = window.from;
+        let last = window.to - 1;
+        while start <= last {
+            let end = start
+                .saturating_add((*chunk - 1).saturating_mul(step))
+                .min(last);
+            let path =
+                format!("/api/v1/query_range?query={query}&start={start}&end={end}&step={step}");
+            let (code, body) = self.get(&path)?;
+            if matches!(code, 400 | 422) && too_many_points(&body) && *chunk > MIN_CHUNK_STEPS {
+                *chunk = (*chunk / 2).max(MIN_CHUNK_STEPS);
+                self.halvings.set(self.halvings.get() + 1);
+                continue;
+            }
+            let data = self.data::<Matrix<'_>>(code, &body)?;
+            data.result.into_iter().for_each(&mut each);
+            start = end + step;
+        }
+        Ok(())
+    }
+
     /// `ALERTS` over `window`, one [`Series`] per alert label set (firing and pending
-    /// timestamps merged from the two `alertstate` series).
+    /// timestamps merged from the two `alertstate` series), with the activation times of
+    /// `ALERTS_FOR_STATE` as change points.
     pub fn alert_series(
         &self,
         window: Window,
         chunk_steps: i64,
     ) -> Result<Vec<Series>, SourceError> {
-        let step = window.step.max(1);
         let mut chunk = chunk_steps.max(MIN_CHUNK_STEPS);
         let mut by_labels: BTreeMap<Labels, Series> = BTreeMap::new();
-        let mut start = window.from;
-        let last = window.to - 1;
-        while start <= last {
-            let end = start
-                .saturating_add((chunk - 1).saturating_mul(step))
-                .min(last);
-            let path =
-                format!("/api/v1/query_range?query=ALERTS&start={start}&end={end}&step={step}");
-            let (code, body) = self.get(&path)?;
-            if matches!(code, 400 | 422) && too_many_points(&body) && chunk > MIN_CHUNK_STEPS {
-                chunk = (chunk / 2).max(MIN_CHUNK_STEPS);
-                self.halvings.set(self.halvings.get() + 1);
-                continue;
+        self.range("ALERTS", window, &mut chunk, |s| {
+            let mut labels = s.metric;
+            labels.remove("__name__");
+            let state = labels.remove("alertstate").unwrap_or_default();
+            let entry = by_labels.entry(labels.clone()).or_insert_with(|| Series {
+                labels,
+                source: self.name.clone(),
+                firing: Vec::new(),
+                pending: Vec::new(),
+                active_at: Vec::new(),
+            });
+            let times = s.values.iter().map(|(t, _)| t.round() as i64);
+            match state.as_str() {
+                "firing" => entry.firing.extend(times),
+                "pending" => entry.pending.extend(times),
+                _ => {}
             }
-            let data = self.data::<Matrix>(code, &body)?;
-            for s in data.result {
-                let mut labels = s.metric;
-                labels.remove("__name__");
-                let state = labels.remove("alertstate").unwrap_or_default();
-                let entry = by_labels.entry(labels.clone()).or_insert_with(|| Series {
-                    labels,
-                    source: self.name.clone(),
-                    firing: Vec::new(),
-                    pending: Vec::new(),
-                });
-                let times = s.values.iter().map(|(t, _)| t.round() as i64);
-                match state.as_str() {
-                    "firing" => entry.firing.extend(times),
-                    "pending" => entry.pending.extend(times),
-                    _ => {}
+        })?;
+        // ALERTS_FOR_STATE has the labels of ALERTS without `alertstate`; its value is the
+        // time the alert became active. Kept as change points: one per activation.
+        self.range("ALERTS_FOR_STATE", window, &mut chunk, |s| {
+            let mut labels = s.metric;
+            labels.remove("__name__");
+            let Some(entry) = by_labels.get_mut(&labels) else {
+                return;
+            };
+            for (t, v) in &s.values {
+                let Ok(active) = v.parse::<f64>() else {
+                    continue;
+                };
+                let (t, active) = (t.round() as i64, active.round() as i64);
+                if entry.active_at.last().is_none_or(|p| p[1] != active) {
+                    entry.active_at.push([t, active]);
                 }
             }
-            start = end + step;
-        }
+        })?;
         Ok(by_labels
             .into_values()
             .filter(|s| s.labels.contains_key("alertname"))
@@ -253,7 +287,7 @@ impl Client {
         Ok(out)
     }
 
-    fn data<T: for<'de> Deserialize<'de>>(&self, code: u16, body: &str) -> Result<T, SourceError> {
+    fn data<'a, T: Deserialize<'a>>(&self, code: u16, body: &'a str) -> Result<T, SourceError> {
         let parsed: Result<Envelope<T>, _> = serde_json::from_str(body);
         match (code, parsed) {
             (200, Ok(Envelope { data: Some(d), .. })) => Ok(d),
@@ -312,15 +346,18 @@ struct Envelope<T> {
 }
 
 #[derive(Deserialize)]
-struct Matrix {
-    result: Vec<RangeSeries>,
+struct Matrix<'a> {
+    #[serde(borrow)]
+    result: Vec<RangeSeries<'a>>,
 }
 
+/// One series of a range answer. The values are borrowed from the answer's text (numbers
+/// as strings never hold escapes): millions of samples, no allocation each.
 #[derive(Deserialize)]
-struct RangeSeries {
+struct RangeSeries<'a> {
     metric: Labels,
-    #[serde(default)]
-    values: Vec<(f64, String)>,
+    #[serde(default, borrow)]
+    values: Vec<(f64, &'a str)>,
 }
 
 #[derive(Deserialize)]

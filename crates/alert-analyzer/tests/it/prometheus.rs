@@ -50,11 +50,39 @@ fn planted(w: Window) -> BTreeMap<&'static str, Vec<i64>> {
     m.entry("FlappyDisk")
         .or_default()
         .extend((0..60).filter(|i| i % 2 == 0).map(|i| start + i * STEP));
+    // Restarted and Refired: 10:00-10:29 and 11:00-11:19 on day 5, nothing in between (a
+    // Prometheus down for half an hour). ALERTS_FOR_STATE (see `for_state`) tells them apart.
+    let day5 = w.from + 5 * 86_400 + 10 * 3600;
+    for name in ["Restarted", "Refired"] {
+        m.entry(name)
+            .or_default()
+            .extend(minutes(day5, 30).chain(minutes(day5 + 3600, 20)));
+    }
     // AlwaysOn: every minute of the window.
     m.entry("AlwaysOn")
         .or_default()
         .extend(minutes(w.from, (w.to - w.from) / STEP));
     m
+}
+
+/// `ALERTS_FOR_STATE` samples (time, activation time) for the two alerts with a gap:
+/// Restarted keeps its activation across the gap (Prometheus restored its state after the
+/// restart); Refired resolved and became active again at 11:00.
+fn for_state(m: &BTreeMap<&'static str, Vec<i64>>) -> Vec<(&'static str, i64, i64)> {
+    let mut out = Vec::new();
+    for name in ["Restarted", "Refired"] {
+        let times = &m[name];
+        let first = times[0];
+        for &t in times {
+            let active = if name == "Refired" && t >= first + 3600 {
+                first + 3600
+            } else {
+                first
+            };
+            out.push((name, t, active));
+        }
+    }
+    out
 }
 
 fn openmetrics(m: &BTreeMap<&'static str, Vec<i64>>) -> String {
@@ -66,6 +94,13 @@ fn openmetrics(m: &BTreeMap<&'static str, Vec<i64>>) -> String {
                 "ALERTS{{alertname=\"{name}\",alertstate=\"firing\",severity=\"warning\"}} 1 {t}"
             );
         }
+    }
+    text.push_str("# HELP ALERTS_FOR_STATE Activation times.\n# TYPE ALERTS_FOR_STATE gauge\n");
+    for (name, t, active) in for_state(m) {
+        let _ = writeln!(
+            text,
+            "ALERTS_FOR_STATE{{alertname=\"{name}\",severity=\"warning\"}} {active} {t}"
+        );
     }
     text.push_str("# EOF\n");
     text
@@ -92,7 +127,18 @@ fn backfilled_history_is_fetched_in_chunks_and_every_planted_pattern_is_found() 
     let series = client
         .alert_series(w, alert_analyzer::prometheus::DEFAULT_CHUNK_STEPS)
         .expect("history");
-    assert_eq!(client.requests.get(), 2);
+    // Two for ALERTS, two for ALERTS_FOR_STATE.
+    assert_eq!(client.requests.get(), 4);
+    let restarted = series
+        .iter()
+        .find(|s| s.alertname() == "Restarted")
+        .expect("Restarted");
+    assert_eq!(restarted.active_at.len(), 1, "{:?}", restarted.active_at);
+    let refired = series
+        .iter()
+        .find(|s| s.alertname() == "Refired")
+        .expect("Refired");
+    assert_eq!(refired.active_at.len(), 2, "{:?}", refired.active_at);
     let by_name: BTreeMap<&str, usize> = series
         .iter()
         .map(|s| (s.alertname(), s.firing.len()))
@@ -114,6 +160,17 @@ fn backfilled_history_is_fetched_in_chunks_and_every_planted_pattern_is_found() 
     history.series = series;
     history.rules = rules;
     let a = analyze(&history, &Options::default());
+    // The same activation on both sides of the gap: one episode of 80 minutes; a new one
+    // after it: two episodes.
+    let eps = alert_analyzer::episodes(&history, alert_analyzer::episodes::default_max_gap(STEP));
+    let spans = |name: &str| -> Vec<i64> {
+        eps.iter()
+            .filter(|e| e.alertname == name)
+            .map(|e| e.duration)
+            .collect()
+    };
+    assert_eq!(spans("Restarted"), vec![80 * 60]);
+    assert_eq!(spans("Refired"), vec![30 * 60, 20 * 60]);
     let nightly = a
         .temporal
         .iter()
@@ -177,6 +234,13 @@ fn victoria_metrics_with_the_same_history_gives_the_same_analysis() {
                 t * 1000
             );
         }
+    }
+    for (name, t, active) in for_state(&plants) {
+        let _ = writeln!(
+            body,
+            "ALERTS_FOR_STATE{{alertname=\"{name}\",severity=\"warning\"}} {active} {}",
+            t * 1000
+        );
     }
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
