@@ -93,6 +93,9 @@ pub struct GroupInfo {
     pub active: usize,
     /// The alertnames in the group, sorted.
     pub alertnames: Vec<String>,
+    /// Per alertname, its alerts in the group that are neither silenced nor inhibited (the
+    /// ones a notification carries).
+    pub active_by_alertname: BTreeMap<String, usize>,
 }
 
 /// Alertmanager's current state, summarized.
@@ -109,6 +112,10 @@ pub struct State {
     pub silences: Vec<SilenceInfo>,
     /// Notification groups, largest first.
     pub groups: Vec<GroupInfo>,
+    /// Why the groups could not be read (older Alertmanagers, proxies allowing some paths
+    /// only); the rest of the state is still good.
+    #[serde(skip)]
+    pub groups_error: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -240,10 +247,13 @@ pub fn read(ep: &Endpoint) -> Result<State, AlertmanagerError> {
     let silences: Vec<ApiSilence> = serde_json::from_str(&get("/api/v2/silences")?)
         .map_err(|e| invalid("/api/v2/silences", e))?;
     let groups_path = "/api/v2/alerts/groups?active=true&silenced=true&inhibited=true";
-    let groups: Vec<ApiGroup> =
-        serde_json::from_str(&get(groups_path)?).map_err(|e| invalid(groups_path, e))?;
+    let groups: Result<Vec<ApiGroup>, AlertmanagerError> = get(groups_path)
+        .and_then(|body| serde_json::from_str(&body).map_err(|e| invalid(groups_path, e)));
     let mut state = summarize(shown, &alerts, &silences)?;
-    state.groups = summarize_groups(&groups);
+    match groups {
+        Ok(groups) => state.groups = summarize_groups(&groups),
+        Err(e) => state.groups_error = Some(e.to_string()),
+    }
     Ok(state)
 }
 
@@ -258,6 +268,14 @@ fn summarize_groups(groups: &[ApiGroup]) -> Vec<GroupInfo> {
                 .collect();
             alertnames.sort();
             alertnames.dedup();
+            let mut active_by_alertname: BTreeMap<String, usize> = BTreeMap::new();
+            for a in &g.alerts {
+                if a.status.silenced_by.is_empty() && a.status.inhibited_by.is_empty() {
+                    if let Some(name) = a.labels.get("alertname") {
+                        *active_by_alertname.entry(name.clone()).or_default() += 1;
+                    }
+                }
+            }
             GroupInfo {
                 receiver: g.receiver.name.clone(),
                 labels: g.labels.clone(),
@@ -268,6 +286,7 @@ fn summarize_groups(groups: &[ApiGroup]) -> Vec<GroupInfo> {
                     .filter(|a| a.status.silenced_by.is_empty() && a.status.inhibited_by.is_empty())
                     .count(),
                 alertnames,
+                active_by_alertname,
             }
         })
         .collect();
@@ -360,6 +379,7 @@ fn summarize(
         by_alertname,
         silences: infos,
         groups: Vec::new(),
+        groups_error: None,
     })
 }
 
@@ -367,15 +387,17 @@ fn summarize(
 /// inhibition, AA110 for alertnames split into many notification groups.
 pub fn findings(state: &State) -> Vec<Finding> {
     let mut out = Vec::new();
-    // (receiver, alertname) -> (groups, alerts, the group_by keys seen)
+    // (receiver, alertname) -> (groups, alerts, the group_by keys seen), counting only
+    // groups that notify about the alertname (a group whose alerts are all silenced or
+    // inhibited sends nothing).
     let mut split: BTreeMap<(&str, &str), (usize, usize, Vec<&str>)> = BTreeMap::new();
     for g in &state.groups {
-        for name in &g.alertnames {
+        for (name, active) in &g.active_by_alertname {
             let e = split
                 .entry((g.receiver.as_str(), name.as_str()))
                 .or_default();
             e.0 += 1;
-            e.1 += g.alerts;
+            e.1 += active;
             for k in g.labels.keys() {
                 if !e.2.contains(&k.as_str()) {
                     e.2.push(k);
@@ -392,7 +414,7 @@ pub fn findings(state: &State) -> Vec<Finding> {
                 &AA110,
                 Resource::object("Alert", None, name),
                 format!(
-                    "arrives at receiver {receiver} as {groups} separate notification groups ({alerts} alerts; group_by: {}): one incident, {groups} notifications",
+                    "arrives at receiver {receiver} as {groups} separate notification groups ({alerts} unsilenced alerts; group_by: {}): one incident, {groups} notifications",
                     if keys.is_empty() { "none".to_string() } else { keys.join(", ") }
                 ),
             )

@@ -311,6 +311,12 @@ pub(crate) fn read_alertmanager(
     };
     match crate::alertmanager::read(&ep) {
         Ok(state) => {
+            if let Some(e) = &state.groups_error {
+                errors.push((
+                    "alertmanager (groups)".to_string(),
+                    format!("{e}; the grouping check (AA110) had no groups"),
+                ));
+            }
             for f in crate::alertmanager::findings(&state) {
                 analyzed.report.push(f);
             }

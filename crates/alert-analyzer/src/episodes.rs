@@ -20,7 +20,11 @@
 //! - **Restarts.** A longer gap does not end the episode when `ALERTS_FOR_STATE` (the
 //!   series' `activeAt`) gives the same activation time at the samples on both sides of
 //!   it: Prometheus restored the alert's state after a restart (or lost samples), and the
-//!   alert never resolved. The episode's duration then includes the gap.
+//!   alert never resolved. The episode's duration then includes the gap. Prometheus
+//!   restores that state only for rules whose `for:` exceeds
+//!   `--rules.alert.for-grace-period` (10m by default) and outages shorter than
+//!   `--rules.alert.for-outage-tolerance` (1h); other alerts get a new activation time
+//!   after a restart, and the gap rule applies.
 //! - **Pending.** If pending samples lead up to an episode (the last one at most `max_gap`
 //!   before its start, each at most `max_gap` after the previous one, none before the
 //!   previous episode), the earliest of them is the episode's `pending_start`.
@@ -238,6 +242,62 @@ pub(crate) fn sort_episodes(all: &mut [Episode]) {
 mod tests {
     use super::*;
     use crate::history::Series;
+
+    fn durations(h: &History) -> Vec<i64> {
+        episodes(h, default_max_gap(60))
+            .iter()
+            .map(|e| e.duration)
+            .collect()
+    }
+
+    #[test]
+    fn a_restart_gap_with_the_same_activation_is_one_episode() {
+        // Firing 0..=1740 (30 samples), down for 30 minutes, firing 3600..=4740 (20 samples).
+        let firing = || {
+            Series::new("A")
+                .firing_between(0, 1800, 60)
+                .firing_between(3600, 4800, 60)
+        };
+        // No ALERTS_FOR_STATE: two episodes.
+        assert_eq!(durations(&hist(firing())), vec![1800, 1200]);
+        // The same activation on both sides: one episode, the gap included.
+        assert_eq!(durations(&hist(firing().active_since(0, -300))), vec![4800]);
+        // A new activation after the gap (it resolved while Prometheus was down): two.
+        let refired = firing().active_since(0, -300).active_since(3600, 3600);
+        assert_eq!(durations(&hist(refired)), vec![1800, 1200]);
+        // A new activation inside the gap, even with no sample there: two.
+        let changed = firing().active_since(0, -300).active_since(2400, 2400);
+        assert_eq!(durations(&hist(changed)), vec![1800, 1200]);
+        // Known only after the gap: two (nothing says it is the same activation).
+        assert_eq!(
+            durations(&hist(firing().active_since(3600, -300))),
+            vec![1800, 1200]
+        );
+        // Two sources with different activation times, interleaved: the value at each
+        // side differs, so two (the safe answer).
+        let ha = History::new(0, 10_000, 60)
+            .with_series(firing().source("a").active_since(0, -300))
+            .with_series(
+                Series::new("A")
+                    .source("b")
+                    .firing_between(3600, 4800, 60)
+                    .active_since(3600, -240),
+            );
+        assert_eq!(durations(&ha), vec![1800, 1200]);
+    }
+
+    #[test]
+    fn the_gap_rule_is_inclusive_at_max_gap() {
+        // default_max_gap(60) = 300: samples 300 s apart stay one episode, 360 s split.
+        assert_eq!(
+            durations(&hist(Series::new("A").firing([0, 300]))),
+            vec![360]
+        );
+        assert_eq!(
+            durations(&hist(Series::new("A").firing([0, 360]))),
+            vec![60, 60]
+        );
+    }
 
     fn hist(series: Series) -> History {
         History::new(0, 10_000, 60).with_series(series)

@@ -160,7 +160,8 @@ fn handle(
     let (path, query) = url.split_once('?').unwrap_or((url, ""));
     let api = match path {
         p if p.starts_with("/rest/api/2/") => 2,
-        p if p.starts_with("/rest/api/3/") => 3,
+        // Data Center has no API 3.
+        p if p.starts_with("/rest/api/3/") && cloud => 3,
         _ => return (404, json!({"errorMessages": ["Not found"]})),
     };
     let rest = &path["/rest/api/2".len()..];

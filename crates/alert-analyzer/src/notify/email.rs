@@ -99,12 +99,7 @@ fn transport(args: &NotifyArgs, timeout: Duration) -> Result<(SmtpTransport, Str
     } else {
         let mut params = TlsParameters::builder(host.clone());
         if let Some(path) = &args.smtp_ca_file {
-            let pem = std::fs::read(path).map_err(|e| {
-                NotifyError::Email(format!(
-                    "cannot read --smtp-ca-file {}: {e}",
-                    path.display()
-                ))
-            })?;
+            let pem = ca_pem(path)?;
             let cert = Certificate::from_pem(&pem).map_err(|e| {
                 NotifyError::Email(format!(
                     "--smtp-ca-file {} holds no usable PEM certificate: {e}",
@@ -155,6 +150,9 @@ pub fn preflight(args: &NotifyArgs) -> Result<(), NotifyError> {
     }
     let mode = args.smtp_tls.unwrap_or(SmtpTls::Starttls);
     host_port(args.smtp_server.as_deref().unwrap_or(""), mode)?;
+    if let Some(path) = &args.smtp_ca_file {
+        ca_pem(path)?;
+    }
     if args.smtp_user.is_some() {
         if mode == SmtpTls::None {
             return Err(NotifyError::Email(PLAINTEXT_PASSWORD.into()));
@@ -166,6 +164,27 @@ pub fn preflight(args: &NotifyArgs) -> Result<(), NotifyError> {
         }
     }
     Ok(())
+}
+
+/// The `--smtp-ca-file` PEM, checked to hold at least one certificate (lettre would accept
+/// a file without any and silently trust nothing more).
+fn ca_pem(path: &std::path::Path) -> Result<Vec<u8>, NotifyError> {
+    let pem = std::fs::read(path).map_err(|e| {
+        NotifyError::Email(format!(
+            "cannot read --smtp-ca-file {}: {e}",
+            path.display()
+        ))
+    })?;
+    let certs = ureq::tls::parse_pem(&pem)
+        .filter(|item| matches!(item, Ok(ureq::tls::PemItem::Certificate(_))))
+        .count();
+    if certs == 0 {
+        return Err(NotifyError::Email(format!(
+            "--smtp-ca-file {} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+            path.display()
+        )));
+    }
+    Ok(pem)
 }
 
 const PLAINTEXT_PASSWORD: &str = "refusing to send the SMTP password unencrypted: drop --smtp-tls none (STARTTLS is the default) or --smtp-user";

@@ -23,8 +23,10 @@ pub struct Planned {
     pub body: Value,
 }
 
-/// A Jira label for `alertname`: Jira labels cannot hold spaces, so anything outside
-/// `[A-Za-z0-9_.-]` becomes `_`; at most 255 characters.
+/// A Jira label for `alertname`. Jira labels cannot hold spaces, so anything outside
+/// `[A-Za-z0-9_.-]` becomes `_`; when that changed the name (or it had to be shortened to
+/// fit Jira's 255 characters), a hash of the real name is appended, so `job:Down` and
+/// `job_Down` never share a label (and so never share an issue).
 pub fn label_for(prefix: &str, alertname: &str) -> String {
     let slug: String = alertname
         .chars()
@@ -36,7 +38,24 @@ pub fn label_for(prefix: &str, alertname: &str) -> String {
             }
         })
         .collect();
-    format!("{prefix}-{slug}").chars().take(255).collect()
+    let plain = format!("{prefix}-{slug}");
+    if slug == alertname && plain.len() <= 255 {
+        return plain;
+    }
+    // FNV-1a 64: stable across runs and versions, which dedup relies on.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in alertname.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    let suffix = format!("-{:08x}", h >> 32);
+    let head: String = plain.chars().take(255 - suffix.len()).collect();
+    format!("{head}{suffix}")
+}
+
+/// A JQL string literal: in double quotes, with `\` and `"` escaped.
+fn jql_string(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
 fn settings(args: &NotifyArgs) -> (String, String, String, usize, String) {
@@ -45,7 +64,14 @@ fn settings(args: &NotifyArgs) -> (String, String, String, usize, String) {
         args.jira_issue_type
             .clone()
             .unwrap_or_else(|| "Task".into()),
-        args.jira_api.clone().unwrap_or_else(|| "3".into()),
+        // Cloud (an account email with an API token) speaks 3; Data Center only 2.
+        args.jira_api.clone().unwrap_or_else(|| {
+            if args.jira_user.is_some() {
+                "3".into()
+            } else {
+                "2".into()
+            }
+        }),
         args.jira_top.unwrap_or(5),
         args.jira_label
             .clone()
@@ -72,17 +98,52 @@ pub fn preflight(args: &NotifyArgs) -> Result<(), NotifyError> {
             "--jira-project `{project}` is not a project key: use the key in the project's issue keys, e.g. OPS for OPS-123"
         )));
     }
-    if label.is_empty() || label.chars().any(char::is_whitespace) {
+    if label.is_empty()
+        || label.len() > 200
+        || !label
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+    {
         return Err(NotifyError::Jira(format!(
-            "--jira-label `{label}` is not a Jira label: labels cannot be empty or hold spaces"
+            "--jira-label `{label}` is not usable: use 1 to 200 of A-Z, a-z, 0-9, `_`, `.` and `-`"
         )));
     }
+    if args.jira_api.as_deref() == Some("3") && args.jira_user.is_none() {
+        return Err(NotifyError::Jira(
+            "--jira-api 3 is Jira Cloud's API, which needs --jira-user EMAIL (the token is then an API token); Data Center speaks --jira-api 2 with a personal access token".into(),
+        ));
+    }
+    check_url(args.jira_url.as_deref().unwrap_or(""))?;
     if !args.dry_run && secret_env(JIRA_TOKEN_ENV).is_none() {
         return Err(NotifyError::Jira(format!(
             "--jira-url needs the token in {JIRA_TOKEN_ENV} (Jira Cloud: an API token, with --jira-user EMAIL; Data Center: a personal access token)"
         )));
     }
     Ok(())
+}
+
+/// `--jira-url` must be https (plain http only to a loopback address, for tests and
+/// tunnels): the token travels with every request.
+fn check_url(url: &str) -> Result<(), NotifyError> {
+    let shown = crate::prometheus::shown_url(url);
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", ""));
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let hostport = authority.rsplit('@').next().unwrap_or("");
+    let host = match hostport.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => hostport.split(':').next().unwrap_or(""),
+    };
+    let loopback = matches!(host, "localhost" | "::1") || host.starts_with("127.");
+    match scheme {
+        "https" if !host.is_empty() => Ok(()),
+        "http" if loopback => Ok(()),
+        "http" if !host.is_empty() => Err(NotifyError::Jira(format!(
+            "--jira-url {shown} is plain http: the token would travel unencrypted; use https"
+        ))),
+        _ => Err(NotifyError::Jira(format!(
+            "--jira-url `{shown}` is not a URL: give the site's address, e.g. https://example.atlassian.net or https://jira.example.com"
+        ))),
+    }
 }
 
 /// The issues for the top `--jira-top` entries of the review list.
@@ -177,9 +238,26 @@ fn wiki(intro: &str, facts: &[String], advice: &[(String, String)]) -> String {
     let esc = |s: &str| {
         let mut out = String::with_capacity(s.len());
         for c in s.chars() {
+            if matches!(c, '\n' | '\r') {
+                out.push(' ');
+                continue;
+            }
             if matches!(
                 c,
-                '{' | '}' | '[' | ']' | '*' | '_' | '|' | '^' | '~' | '+' | '?' | '-' | '#' | '!'
+                '\\' | '{'
+                    | '}'
+                    | '['
+                    | ']'
+                    | '*'
+                    | '_'
+                    | '|'
+                    | '^'
+                    | '~'
+                    | '+'
+                    | '?'
+                    | '-'
+                    | '#'
+                    | '!'
             ) {
                 out.push('\\');
             }
@@ -318,8 +396,9 @@ pub fn send(
     let mut failures = Vec::new();
     for p in &planned {
         let jql = format!(
-            "project = \"{project}\" AND labels = \"{}\" AND statusCategory != Done",
-            p.label
+            "project = {} AND labels = {} AND statusCategory != Done",
+            jql_string(&project),
+            jql_string(&p.label)
         );
         let search = |path: &str| {
             call(
@@ -334,22 +413,42 @@ pub fn send(
                 "the search for open issues",
             )
         };
-        let (mut code, mut body) = search(&format!("/rest/api/{api}/search/jql"))?;
-        if code == 404 {
-            // Data Center and Server have only the classic search.
-            (code, body) = search("/rest/api/2/search")?;
-        }
-        if code != 200 {
-            return Err(NotifyError::Jira(format!(
-                "{shown} answered {code} to the search for open issues: {}",
-                jira_message(&body)
-            )));
-        }
-        let found: Value = serde_json::from_str(&body).map_err(|e| {
-            NotifyError::Jira(format!(
-                "{shown} sent a search result that is not JSON: {e}"
-            ))
-        })?;
+        let searched = search(&format!("/rest/api/{api}/search/jql")).and_then(|(code, body)| {
+            if code == 404 {
+                // Data Center and Server have only the classic search.
+                search("/rest/api/2/search")
+            } else {
+                Ok((code, body))
+            }
+        });
+        let found: Value = match searched {
+            Ok((200, body)) => match serde_json::from_str(&body) {
+                Ok(v) => v,
+                Err(e) => {
+                    failures.push(format!(
+                        "{}: the search answer is not JSON ({e})",
+                        p.alertname
+                    ));
+                    continue;
+                }
+            },
+            // Neither search exists: not a Jira base URL, and every issue would fail alike.
+            Ok((404, _)) => {
+                return Err(NotifyError::Jira(format!(
+                    "{shown} has no issue search (404 for /rest/api/{api}/search/jql and /rest/api/2/search)\n  hint: --jira-url is the site's base URL, with its context path if it has one (e.g. https://example.com/jira)"
+                )));
+            }
+            Ok((code, body)) => {
+                failures.push(format!(
+                    "{}: the search for open issues answered {code}: {}",
+                    p.alertname,
+                    jira_message(&body)
+                ));
+                continue;
+            }
+            // Refused credentials or an unreachable server: the next issue would fail alike.
+            Err(e) => return Err(e),
+        };
         if let Some(existing) = found["issues"].as_array().and_then(|a| a.first()) {
             let key = existing["key"]
                 .as_str()
@@ -361,7 +460,7 @@ pub fn send(
             );
             continue;
         }
-        let (code, body) = call(
+        let (code, body) = match call(
             agent
                 .post(&format!("{base}/rest/api/{api}/issue"))
                 .header("Authorization", &authorization)
@@ -369,7 +468,13 @@ pub fn send(
                 .header("Content-Type", "application/json")
                 .send(p.body.to_string().as_bytes()),
             "creating an issue",
-        )?;
+        ) {
+            Ok(answer) => answer,
+            Err(e) => {
+                failures.push(format!("{}: {e}", p.alertname));
+                continue;
+            }
+        };
         if code == 201 || code == 200 {
             let key = serde_json::from_str::<Value>(&body)
                 .ok()
@@ -400,11 +505,33 @@ mod tests {
 
     #[test]
     fn labels_wiki_and_adf() {
-        assert_eq!(label_for("aa", "Disk Full/x"), "aa-Disk_Full_x");
-        assert_eq!(label_for("aa", &"x".repeat(300)).len(), 255);
+        assert_eq!(label_for("aa", "DiskFull"), "aa-DiskFull");
+        // Names that slug alike keep distinct labels.
+        let (a, b) = (label_for("aa", "job:Down"), label_for("aa", "job_Down"));
+        assert!(
+            a.starts_with("aa-job_Down-") && a.len() == "aa-job_Down-".len() + 8,
+            "{a}"
+        );
+        assert_eq!(b, "aa-job_Down");
+        assert_ne!(label_for("aa", "Disk Full"), label_for("aa", "Disk/Full"));
+        let long = label_for("aa", &"x".repeat(300));
+        assert_eq!(long.len(), 255);
+        assert_ne!(long, label_for("aa", &"x".repeat(301)));
+        assert_eq!(jql_string(r#"a"b\c"#), r#""a\"b\\c""#);
+        for (url, ok) in [
+            ("https://example.atlassian.net", true),
+            ("https://u:p@jira.example.com/jira", true),
+            ("http://127.0.0.1:8080", true),
+            ("http://[::1]:8080", true),
+            ("http://jira.example.com", false),
+            ("jira.example.com", false),
+            ("https://", false),
+        ] {
+            assert_eq!(check_url(url).is_ok(), ok, "{url}");
+        }
         let advice = vec![("for: 5m*".to_string(), "raise it".to_string())];
-        let w = wiki("A [b]", &["1 - 2".into()], &advice);
-        assert!(w.starts_with("A \\[b\\]\n\n* 1 \\- 2\n"), "{w}");
+        let w = wiki("A [b]\\", &["1 - 2\nx".into()], &advice);
+        assert!(w.starts_with("A \\[b\\]\\\\\n\n* 1 \\- 2 x\n"), "{w}");
         assert!(
             w.contains("h3. What to change\n* for: 5m\\* _raise it_\n"),
             "{w}"

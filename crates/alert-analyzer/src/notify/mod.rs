@@ -44,45 +44,46 @@ pub struct NotifyArgs {
     #[arg(long, value_name = "ADDRESS", requires_all = ["email_from", "smtp_server"])]
     pub email_to: Vec<String>,
     /// The sender of the email, e.g. "Alert review <alerts@example.com>"
-    #[arg(long, value_name = "ADDRESS")]
+    #[arg(long, value_name = "ADDRESS", requires = "email_to")]
     pub email_from: Option<String>,
     /// SMTP server as HOST or HOST:PORT (default port: 587 with starttls, 465 with tls,
     /// 25 with none)
-    #[arg(long, value_name = "HOST[:PORT]")]
+    #[arg(long, value_name = "HOST[:PORT]", requires = "email_to")]
     pub smtp_server: Option<String>,
     /// SMTP encryption [default: starttls]
-    #[arg(long, value_name = "MODE", value_enum)]
+    #[arg(long, value_name = "MODE", value_enum, requires = "email_to")]
     pub smtp_tls: Option<SmtpTls>,
     /// SMTP user; the password is read from SRE_SMTP_PASSWORD
-    #[arg(long, value_name = "USER")]
+    #[arg(long, value_name = "USER", requires = "email_to")]
     pub smtp_user: Option<String>,
     /// PEM file of the CA that signed the SMTP server's certificate (added to the system's)
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", requires = "email_to")]
     pub smtp_ca_file: Option<PathBuf>,
     /// Create a Jira issue for each of the top offenders of the review list, at this Jira
     /// (e.g. https://example.atlassian.net); the token is read from SRE_JIRA_TOKEN
     #[arg(long, value_name = "URL", requires = "jira_project")]
     pub jira_url: Option<String>,
     /// The Jira project key for the issues, e.g. OPS
-    #[arg(long, value_name = "KEY")]
+    #[arg(long, value_name = "KEY", requires = "jira_url")]
     pub jira_project: Option<String>,
     /// The issue type [default: Task]
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", requires = "jira_url")]
     pub jira_issue_type: Option<String>,
-    /// Jira REST API version: 3 (Jira Cloud, descriptions in Atlassian Document Format)
-    /// or 2 (Jira Data Center / Server, and Cloud) [default: 3]
-    #[arg(long, value_name = "VERSION", value_parser = clap::builder::PossibleValuesParser::new(["2", "3"]))]
+    /// Jira REST API version: 3 (Jira Cloud, descriptions in Atlassian Document Format;
+    /// needs --jira-user) or 2 (Data Center and Server, and Cloud) [default: 3 with
+    /// --jira-user, else 2]
+    #[arg(long, value_name = "VERSION", requires = "jira_url", value_parser = clap::builder::PossibleValuesParser::new(["2", "3"]))]
     pub jira_api: Option<String>,
     /// Jira Cloud account email: the token is then an API token sent with Basic auth;
     /// without it the token is a personal access token sent as Bearer (Data Center)
-    #[arg(long, value_name = "EMAIL")]
+    #[arg(long, value_name = "EMAIL", requires = "jira_url")]
     pub jira_user: Option<String>,
     /// How many alerts of the review list get an issue [default: 5]
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", requires = "jira_url")]
     pub jira_top: Option<usize>,
     /// Label on every issue; each also gets LABEL-<alertname>, which is how reruns find the
     /// open issue instead of opening a second one [default: alert-analyzer]
-    #[arg(long, value_name = "LABEL")]
+    #[arg(long, value_name = "LABEL", requires = "jira_url")]
     pub jira_label: Option<String>,
     /// Print what would be sent (Slack message, email, Jira issues) on stderr instead of
     /// sending it; nothing is contacted

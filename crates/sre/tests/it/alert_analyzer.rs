@@ -734,7 +734,8 @@ fn the_review_is_emailed_over_starttls_with_auth_and_the_html_report_attached() 
     let out = send("smtp-s3cret", None);
     assert_eq!(out.status, Some(2), "{}", out.stderr);
     assert!(
-        out.stderr.contains("email: sending through"),
+        out.stderr.contains("email: sending through")
+            && out.stderr.to_lowercase().contains("certificate"),
         "{}",
         out.stderr
     );
@@ -887,7 +888,7 @@ fn jira_gets_one_issue_per_top_offender_and_reruns_do_not_duplicate() {
     );
 
     // A refused token: exit 2 with a hint, the token not shown; dry run contacts nothing.
-    let out = run(cloud.url(), "3", None, &[]);
+    let out = run(cloud.url(), "3", Some("intruder@example.com"), &[]);
     assert_eq!(out.status, Some(2), "{}", out.stderr);
     assert!(
         out.stderr.contains("answered 401") && out.stderr.contains("--jira-user"),
@@ -905,8 +906,47 @@ fn jira_gets_one_issue_per_top_offender_and_reruns_do_not_duplicate() {
         out.stderr
     );
     assert_eq!(dc.requests().len(), before, "a dry run contacted Jira");
-    // No token: exit 2 before any work.
+    // No token: exit 2 before any work, naming the variable.
     let out = sre()
+        .args(["alert-analyzer", "analyze", "--history"])
+        .arg("examples/alert-analyzer/history.json")
+        .args(["--jira-url", dc.url(), "--jira-project", "OPS"])
+        .run();
+    assert_eq!(out.status, Some(2), "{}", out.stderr);
+    assert!(out.stderr.contains("SRE_JIRA_TOKEN"), "{}", out.stderr);
+    // API 3 is Cloud's: without --jira-user it is refused before any work.
+    let out = sre()
+        .env("SRE_JIRA_TOKEN", "jira-t0ken")
+        .args(["alert-analyzer", "analyze", "--history"])
+        .arg("examples/alert-analyzer/history.json")
+        .args([
+            "--jira-url",
+            dc.url(),
+            "--jira-project",
+            "OPS",
+            "--jira-api",
+            "3",
+        ])
+        .run();
+    assert_eq!(out.status, Some(2), "{}", out.stderr);
+    assert!(out.stderr.contains("--jira-user EMAIL"), "{}", out.stderr);
+    // A plain-http Jira that is not on loopback would get the token in clear.
+    let out = sre()
+        .env("SRE_JIRA_TOKEN", "jira-t0ken")
+        .args(["alert-analyzer", "analyze", "--history"])
+        .arg("examples/alert-analyzer/history.json")
+        .args([
+            "--jira-url",
+            "http://jira.example.com",
+            "--jira-project",
+            "OPS",
+        ])
+        .run();
+    assert_eq!(out.status, Some(2), "{}", out.stderr);
+    assert!(out.stderr.contains("plain http"), "{}", out.stderr);
+    // A malformed project key.
+    let out = sre()
+        .env("SRE_JIRA_TOKEN", "jira-t0ken")
         .args(["alert-analyzer", "analyze", "--history"])
         .arg("examples/alert-analyzer/history.json")
         .args(["--jira-url", dc.url(), "--jira-project", "ops"])
@@ -918,4 +958,32 @@ fn jira_gets_one_issue_per_top_offender_and_reruns_do_not_duplicate() {
         "{}",
         out.stderr
     );
+}
+
+/// The tutorial's example output is what the command prints (its `...` lines aside).
+#[test]
+fn the_tutorials_example_output_is_what_the_command_prints() {
+    let doc =
+        std::fs::read_to_string(sre_test_harness::workspace_root().join("docs/alert-analyzer.md"))
+            .expect("docs/alert-analyzer.md");
+    let example = doc
+        .split("```text\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a text block in docs/alert-analyzer.md");
+    let out = sre()
+        .args(["alert-analyzer", "analyze", "--history"])
+        .arg("examples/alert-analyzer/history.json")
+        .args(["--color", "never"])
+        .run();
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    let lines: Vec<&str> = example.lines().filter(|l| *l != "...").collect();
+    assert!(lines.len() > 5, "{example}");
+    for line in lines {
+        assert!(
+            out.stdout.lines().any(|l| l.trim_end() == line.trim_end()),
+            "docs/alert-analyzer.md shows a line the command does not print:\n{line}\n--- printed:\n{}",
+            out.stdout
+        );
+    }
 }
