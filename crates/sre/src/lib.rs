@@ -44,6 +44,10 @@ pub enum Commands {
     /// VictoriaMetrics history, with recommendations
     #[command(name = "alert-analyzer")]
     AlertAnalyzer(Box<alert_analyzer::cli::Args>),
+    /// HTTP load generation with honest latency (coordinated-omission correction), CI
+    /// thresholds and reports
+    #[command(name = "chaos-load")]
+    ChaosLoad(Box<chaos_load::cli::Args>),
     /// Run every tool on the bundled examples and write HTML and JSON reports
     Demo(demo::DemoArgs),
     /// Show the resolved configuration and where each value comes from
@@ -225,6 +229,9 @@ fn dispatch(
         }
         Commands::AlertAnalyzer(args) => {
             with_runtime(global, |c| alert_analyzer::cli::run(args, global, c, out))
+        }
+        Commands::ChaosLoad(args) => {
+            with_runtime(global, |c| chaos_load::cli::run(args, global, c, out))
         }
         Commands::Demo(args) => with_runtime(global, |c| demo::run(args, global, c, out)),
         Commands::Config {

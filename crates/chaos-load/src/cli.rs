@@ -1,0 +1,497 @@
+//! `sre chaos-load`: the command line over the engine.
+
+use crate::engine::{self, Live, Plan, Stop};
+use crate::http1::Target;
+use crate::schedule::{parse_rate, Schedule};
+use crate::summary::LoadSummary;
+use crate::threshold::{Checked, Threshold, CL101};
+use anyhow::{bail, Context};
+use sre_cli::args::{GlobalArgs, ReportArgs};
+use sre_cli::config::Config;
+use sre_cli::output::Out;
+use sre_cli::ExitStatus;
+use sre_render::Format;
+use std::net::ToSocketAddrs;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// `sre chaos-load`: HTTP load generation with honest latency.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Sub,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Sub {
+    /// Send HTTP load to a URL: closed model (N connections as fast as they go) or open
+    /// model (--rate/--stages, latency corrected for coordinated omission), with CI
+    /// thresholds
+    Run(Box<RunArgs>),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The URL to load (http:// or https://)
+    #[arg(long, value_name = "URL")]
+    pub url: String,
+    /// Connections kept open, each with one request in flight
+    #[arg(short = 'c', long, value_name = "N", default_value_t = 64)]
+    pub concurrency: usize,
+    /// How long to send [default: 10s, or the length of --stages]
+    #[arg(short = 'd', long, value_name = "DURATION", value_parser = sre_cli::units::duration_arg, conflicts_with = "requests")]
+    pub duration: Option<Duration>,
+    /// Send exactly this many requests instead of running for a duration
+    #[arg(short = 'n', long, value_name = "N")]
+    pub requests: Option<u64>,
+    /// Worker threads, each with its share of the connections [default: all cores]
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Open model: send this many requests per second (e.g. 500, 500/s, 30000/m), whatever
+    /// the server does; latency counts from when each request was due
+    #[arg(long, value_name = "RATE")]
+    pub rate: Option<String>,
+    /// Open model with a changing rate: DURATION:RATE stages, ramping linearly from
+    /// --rate (or 0), e.g. 30s:100,60s:500,30s:0
+    #[arg(long, value_name = "STAGES")]
+    pub stages: Option<String>,
+    /// HTTP method
+    #[arg(short = 'm', long, value_name = "METHOD", default_value = "GET")]
+    pub method: String,
+    /// A request header, `Name: value`; repeatable
+    #[arg(short = 'H', long = "header", value_name = "HEADER")]
+    pub headers: Vec<String>,
+    /// Request body
+    #[arg(long, value_name = "TEXT", conflicts_with_all = ["body_file", "json"])]
+    pub body: Option<String>,
+    /// Request body from a file
+    #[arg(long, value_name = "FILE", conflicts_with = "json")]
+    pub body_file: Option<PathBuf>,
+    /// JSON request body (checked to be JSON; sets Content-Type: application/json)
+    #[arg(long, value_name = "JSON")]
+    pub json: Option<String>,
+    /// File with a bearer token, sent as `Authorization: Bearer ...`
+    #[arg(long, value_name = "FILE", conflicts_with = "basic_auth_user")]
+    pub bearer_token_file: Option<PathBuf>,
+    /// Basic-auth user; the password is read from SRE_LOAD_PASSWORD
+    #[arg(long, value_name = "USER")]
+    pub basic_auth_user: Option<String>,
+    /// Time limit of each request, connecting included
+    #[arg(long, value_name = "DURATION", value_parser = sre_cli::units::duration_arg, default_value = "30s")]
+    pub timeout: Duration,
+    /// Time limit of connecting (TCP and TLS)
+    #[arg(long, value_name = "DURATION", value_parser = sre_cli::units::duration_arg, default_value = "10s")]
+    pub connect_timeout: Duration,
+    /// Open a new connection for every request (`Connection: close`)
+    #[arg(long)]
+    pub no_keepalive: bool,
+    /// PEM file of the CA that signed the server's certificate (instead of the system's)
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Do not verify the server's TLS certificate (never against production)
+    #[arg(long)]
+    pub insecure_skip_tls_verify: bool,
+    /// A pass/fail condition, e.g. 'p99<300ms', 'errors<1%', 'rps>1000'; repeatable; a
+    /// violation is a critical finding (exit 1)
+    #[arg(long = "threshold", value_name = "EXPR", value_parser = Threshold::parse)]
+    pub thresholds: Vec<Threshold>,
+    /// No progress line on stderr
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+/// Runs `sre chaos-load ...`.
+pub fn run(
+    args: &Args,
+    global: &GlobalArgs,
+    config: &Config,
+    out: &mut Out<'_>,
+) -> anyhow::Result<ExitStatus> {
+    match &args.command {
+        Sub::Run(a) => run_load(a, global, config, out),
+    }
+}
+
+/// The request line, headers and body, serialized once.
+fn request_bytes(a: &RunArgs, uri: &http::Uri, host_header: &str) -> anyhow::Result<Vec<u8>> {
+    let method = a.method.to_ascii_uppercase();
+    if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()) {
+        bail!("-m/--method `{}` is not an HTTP method: use GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS", a.method);
+    }
+    let path = uri.path_and_query().map_or("/", |p| p.as_str());
+    let mut headers: Vec<(String, String)> = Vec::new();
+    for h in &a.headers {
+        let (name, value) = h
+            .split_once(':')
+            .filter(|(n, _)| !n.trim().is_empty() && !n.contains(char::is_whitespace))
+            .ok_or_else(|| anyhow::anyhow!("-H `{h}` is not a header: use 'Name: value'"))?;
+        if value.contains(['\r', '\n']) {
+            bail!("-H `{name}`: a header value cannot hold a line break");
+        }
+        headers.push((name.trim().to_string(), value.trim().to_string()));
+    }
+    let has = |headers: &[(String, String)], n: &str| {
+        headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(n))
+    };
+    let body: Vec<u8> = match (&a.body, &a.body_file, &a.json) {
+        (Some(b), _, _) => b.clone().into_bytes(),
+        (_, Some(f), _) => {
+            std::fs::read(f).with_context(|| format!("cannot read --body-file {}", f.display()))?
+        }
+        (_, _, Some(j)) => {
+            serde_json::from_str::<serde_json::Value>(j).map_err(|e| {
+                anyhow::anyhow!("--json is not valid JSON ({e}): quote it for the shell, e.g. --json '{{\"id\":1}}'")
+            })?;
+            if !has(&headers, "content-type") {
+                headers.push(("Content-Type".into(), "application/json".into()));
+            }
+            j.clone().into_bytes()
+        }
+        _ => Vec::new(),
+    };
+    if let Some(f) = &a.bearer_token_file {
+        let token = std::fs::read_to_string(f)
+            .with_context(|| format!("cannot read --bearer-token-file {}", f.display()))?;
+        headers.push(("Authorization".into(), format!("Bearer {}", token.trim())));
+    }
+    if let Some(user) = &a.basic_auth_user {
+        use base64::Engine as _;
+        let password = std::env::var("SRE_LOAD_PASSWORD").map_err(|_| {
+            anyhow::anyhow!("--basic-auth-user needs the password in SRE_LOAD_PASSWORD")
+        })?;
+        let v = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        headers.push(("Authorization".into(), format!("Basic {v}")));
+    }
+    let mut text = format!("{method} {path} HTTP/1.1\r\n");
+    if !has(&headers, "host") {
+        text.push_str(&format!("Host: {host_header}\r\n"));
+    }
+    if !has(&headers, "user-agent") {
+        text.push_str(concat!(
+            "User-Agent: sre-chaos-load/",
+            env!("CARGO_PKG_VERSION"),
+            "\r\n"
+        ));
+    }
+    if !has(&headers, "accept") {
+        text.push_str("Accept: */*\r\n");
+    }
+    for (k, v) in &headers {
+        text.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if !body.is_empty() || matches!(method.as_str(), "POST" | "PUT" | "PATCH") {
+        text.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    if a.no_keepalive {
+        text.push_str("Connection: close\r\n");
+    }
+    text.push_str("\r\n");
+    let mut bytes = text.into_bytes();
+    bytes.extend_from_slice(&body);
+    Ok(bytes)
+}
+
+/// Accepts any certificate: `--insecure-skip-tls-verify` only.
+#[derive(Debug)]
+struct NoVerify(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for NoVerify {
+    fn verify_server_cert(
+        &self,
+        _: &rustls::pki_types::CertificateDer<'_>,
+        _: &[rustls::pki_types::CertificateDer<'_>],
+        _: &rustls::pki_types::ServerName<'_>,
+        _: &[u8],
+        _: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// The TLS configuration: the system's trust store (or `--ca-file`), verification on
+/// unless `--insecure-skip-tls-verify`; ALPN http/1.1.
+fn tls_config(a: &RunArgs) -> anyhow::Result<Arc<rustls::ClientConfig>> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
+        .with_safe_default_protocol_versions()
+        .context("cannot set up TLS")?;
+    let mut config = if a.insecure_skip_tls_verify {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(NoVerify(provider)))
+            .with_no_client_auth()
+    } else if let Some(path) = &a.ca_file {
+        use rustls::pki_types::pem::PemObject as _;
+        let pem = std::fs::read(path)
+            .with_context(|| format!("cannot read --ca-file {}", path.display()))?;
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in rustls::pki_types::CertificateDer::pem_slice_iter(&pem) {
+            let cert = cert.map_err(|e| anyhow::anyhow!("--ca-file {}: {e}", path.display()))?;
+            roots
+                .add(cert)
+                .map_err(|e| anyhow::anyhow!("--ca-file {}: {e}", path.display()))?;
+        }
+        if roots.is_empty() {
+            bail!("--ca-file {} holds no PEM certificate", path.display());
+        }
+        builder.with_root_certificates(roots).with_no_client_auth()
+    } else {
+        let verifier = rustls_platform_verifier::Verifier::new(Arc::clone(&provider))
+            .context("cannot load the system's trust store")?;
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(verifier))
+            .with_no_client_auth()
+    };
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// Checks the arguments and builds the plan.
+pub fn plan(a: &RunArgs) -> anyhow::Result<(Plan, Option<f64>)> {
+    let uri: http::Uri = a.url.parse().map_err(|e| {
+        anyhow::anyhow!(
+            "--url `{}` is not a URL ({e}): give e.g. http://127.0.0.1:8080/health",
+            a.url
+        )
+    })?;
+    let https = match uri.scheme_str() {
+        Some("http") => false,
+        Some("https") => true,
+        _ => bail!("--url `{}` must start with http:// or https://", a.url),
+    };
+    let host = uri
+        .host()
+        .ok_or_else(|| anyhow::anyhow!("--url `{}` has no host", a.url))?;
+    let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let addr = (bare, port)
+        .to_socket_addrs()
+        .with_context(|| format!("cannot resolve {host} (from --url)"))?
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("{host} (from --url) has no address"))?;
+    let host_header = match uri.port_u16() {
+        Some(p) => format!("{host}:{p}"),
+        None => host.to_string(),
+    };
+    if a.concurrency == 0 {
+        bail!("-c/--concurrency must be at least 1");
+    }
+    if a.requests == Some(0) {
+        bail!("-n/--requests must be at least 1");
+    }
+    let tls = if https {
+        let name = rustls::pki_types::ServerName::try_from(bare.to_string())
+            .map_err(|e| anyhow::anyhow!("--url host `{host}` is not a TLS server name: {e}"))?;
+        Some((name, tls_config(a)?))
+    } else {
+        None
+    };
+    let start_rate = a.rate.as_deref().map(parse_rate).transpose()?;
+    let schedule = match (&a.stages, start_rate) {
+        (Some(st), r) => Some(Schedule::parse_stages(st, r.unwrap_or(0.0))?),
+        (None, Some(r)) => {
+            if r <= 0.0 {
+                bail!("--rate must be above 0 (use --stages for a pause)");
+            }
+            Some(Schedule::constant(
+                r,
+                a.duration.unwrap_or(Duration::from_secs(10)),
+            ))
+        }
+        (None, None) => None,
+    };
+    let stop = match (a.requests, a.duration, &schedule) {
+        (Some(n), _, _) => Stop::Requests(n),
+        (None, Some(d), _) => Stop::Duration(d),
+        (None, None, Some(s)) => Stop::Duration(s.duration()),
+        (None, None, None) => Stop::Duration(Duration::from_secs(10)),
+    };
+    let requested = schedule.as_ref().map(|s| {
+        let secs = s.duration().as_secs_f64();
+        if secs > 0.0 {
+            s.total_sends() as f64 / secs
+        } else {
+            0.0
+        }
+    });
+    let threads = a
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    if threads == 0 {
+        bail!("--threads must be at least 1");
+    }
+    let target = Target {
+        addr,
+        tls,
+        request: request_bytes(a, &uri, &host_header)?,
+        head: a.method.eq_ignore_ascii_case("HEAD"),
+        close: a.no_keepalive,
+        connect_timeout: a.connect_timeout,
+    };
+    Ok((
+        Plan {
+            target: Arc::new(target),
+            concurrency: a.concurrency,
+            threads,
+            stop,
+            schedule: schedule.map(Arc::new),
+            timeout: a.timeout,
+        },
+        requested,
+    ))
+}
+
+fn run_load(
+    a: &RunArgs,
+    global: &GlobalArgs,
+    config: &Config,
+    out: &mut Out<'_>,
+) -> anyhow::Result<ExitStatus> {
+    let common = config.common(global, &a.report)?;
+    let (plan, requested) = plan(a)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    // Ctrl-C or SIGTERM: stop sending, finish what is in flight, write the report.
+    {
+        let stop = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                rt.block_on(sre_cli::signal::terminated());
+                stop.store(true, Ordering::Relaxed);
+            }
+        });
+    }
+    let live = Arc::new(Live::default());
+    let done = Arc::new(AtomicBool::new(false));
+    let progress = (!a.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
+        let (live, done) = (Arc::clone(&live), Arc::clone(&done));
+        std::thread::spawn(move || {
+            let start = Instant::now();
+            while !done.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(250));
+                let n = live.completed.load(Ordering::Relaxed);
+                let f = live.failures.load(Ordering::Relaxed);
+                let t = start.elapsed().as_secs_f64();
+                eprint!(
+                    "\r{t:6.1}s  {n} requests  {:.0}/s  {f} failed   ",
+                    n as f64 / t.max(0.001)
+                );
+            }
+            eprintln!();
+        })
+    });
+    let model = match &plan.schedule {
+        Some(_) => "open",
+        None => "closed",
+    };
+    let (concurrency, threads, stop_at) = (plan.concurrency, plan.threads, plan.stop);
+    let outcome = engine::run(plan, stop, Arc::clone(&live)).context("the load run failed")?;
+    done.store(true, Ordering::Relaxed);
+    if let Some(p) = progress {
+        let _ = p.join();
+    }
+    let summary = LoadSummary::new(&outcome, requested);
+    let checked: Vec<Checked> = a
+        .thresholds
+        .iter()
+        .map(|t| t.check(&summary, &outcome.recorder.latency))
+        .collect();
+
+    let mut report = sre_core::Report::new("chaos-load", "run", sre_cli::clock::now());
+    let mut target = serde_json::Map::new();
+    target.insert("url".into(), crate::shown_url(&a.url).into());
+    target.insert("method".into(), a.method.to_ascii_uppercase().into());
+    target.insert("model".into(), model.into());
+    target.insert("concurrency".into(), concurrency.into());
+    target.insert("threads".into(), threads.into());
+    match stop_at {
+        Stop::Duration(d) => target.insert("durationSeconds".into(), d.as_secs_f64().into()),
+        Stop::Requests(n) => target.insert("requests".into(), n.into()),
+    };
+    if let Some(r) = requested {
+        target.insert("rate".into(), r.into());
+    }
+    report.target = target;
+    if !a.thresholds.is_empty() {
+        report.add_checks(&[CL101]);
+    }
+    for c in &checked {
+        if let Some(f) = c.finding(&crate::shown_url(&a.url)) {
+            report.push(f);
+        }
+    }
+    if outcome.interrupted {
+        report.error(
+            "run",
+            "interrupted (Ctrl-C or SIGTERM) before the end: the numbers cover the part that ran",
+        );
+    }
+    report.finish();
+    let fails = report.fails(common.fail_on.value.threshold());
+    let text = match common.output.value {
+        Format::Json => {
+            let mut v = serde_json::to_value(&report)?;
+            let s = serde_json::to_value(&summary)?;
+            if let (Some(obj), serde_json::Value::Object(extra)) = (v["summary"].as_object_mut(), s)
+            {
+                obj.extend(extra);
+            }
+            let mut t = serde_json::to_string_pretty(&v)?;
+            t.push('\n');
+            Some(t)
+        }
+        Format::Table => Some(crate::text::table(&report, &summary, &checked)),
+        Format::Markdown => Some(crate::text::markdown(&report, &summary, &checked)),
+        _ => None,
+    };
+    match text {
+        Some(t) => {
+            match &common.output_file {
+                Some(p) => sre_cli::output::write_atomic(p, t.as_bytes())?,
+                None => out.write(t.as_bytes())?,
+            }
+            Ok(if fails {
+                ExitStatus::Findings
+            } else {
+                ExitStatus::Clean
+            })
+        }
+        None => sre_cli::output::emit(&report, &common, out),
+    }
+}

@@ -1,0 +1,286 @@
+//! Running the load: worker threads, connections, the closed and open models.
+//!
+//! `--threads` OS threads each run a single-threaded tokio runtime with their share of the
+//! `--concurrency` connections (like wrk's per-thread event loops: no work stealing, no
+//! cross-thread wake-ups) and record into their own [`Recorder`]. Shared state is a few
+//! atomics: the request budget (`-n`) or the open model's send counter, and the stop flag.
+//!
+//! - **Closed model** (default): each connection sends its next request as soon as the
+//!   previous answer is in; latency runs from the send to the answer.
+//! - **Open model** (`--rate`, `--stages`): send k is due at the schedule's time t_k, and
+//!   connections take the due sends in order. A send that cannot start on time (all
+//!   connections busy: the server is slow) starts late, and its latency still runs from
+//!   t_k: this is the coordinated-omission correction of wrk2. A connection that was idle
+//!   when its send came due starts it on the timer (about a millisecond of jitter, the
+//!   generator's, not the server's), and then latency runs from the actual send. The
+//!   uncorrected latency (always from the actual send) is kept too. Sends still due when
+//!   the run ends are `dropped`.
+
+use crate::http1::{self, Target};
+use crate::schedule::Schedule;
+use crate::stats::{ErrorKind, Recorder};
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How long a run lasts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// `-d`: stop sending after this long.
+    Duration(Duration),
+    /// `-n`: send exactly this many requests.
+    Requests(u64),
+}
+
+/// Everything a run needs.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub target: Arc<Target>,
+    pub concurrency: usize,
+    pub threads: usize,
+    pub stop: Stop,
+    /// `Some` for the open model.
+    pub schedule: Option<Arc<Schedule>>,
+    pub timeout: Duration,
+}
+
+/// Counters the progress display reads while the run goes on.
+#[derive(Debug, Default)]
+pub struct Live {
+    pub completed: AtomicU64,
+    pub failures: AtomicU64,
+}
+
+/// What a run measured.
+#[derive(Debug)]
+pub struct Outcome {
+    pub recorder: Recorder,
+    /// From the start to the last completion.
+    pub elapsed: Duration,
+    /// Open model: sends due in the run, and how many never started.
+    pub due: u64,
+    pub dropped: u64,
+    /// Stopped by Ctrl-C or SIGTERM before the end.
+    pub interrupted: bool,
+}
+
+struct Shared {
+    plan: Plan,
+    start: Instant,
+    /// Requests handed out so far (the budget of `-n`, or the open model's send index).
+    issued: AtomicU64,
+    stop: Arc<AtomicBool>,
+    live: Arc<Live>,
+}
+
+impl Shared {
+    fn deadline(&self) -> Option<Instant> {
+        match (self.plan.stop, &self.plan.schedule) {
+            (Stop::Duration(d), _) => Some(self.start + d),
+            (Stop::Requests(_), Some(s)) => Some(self.start + s.duration()),
+            (Stop::Requests(_), None) => None,
+        }
+    }
+
+    /// The next request to send, with its intended time in the open model; `None` when
+    /// the run is over.
+    fn next(&self) -> Option<Option<Instant>> {
+        if self.stop.load(Ordering::Relaxed) {
+            return None;
+        }
+        let k = self.issued.fetch_add(1, Ordering::Relaxed);
+        if let Stop::Requests(n) = self.plan.stop {
+            if k >= n {
+                return None;
+            }
+        }
+        match &self.plan.schedule {
+            Some(s) => {
+                let at = self.start + s.offset(k)?;
+                if self.deadline().is_some_and(|d| at >= d) {
+                    return None;
+                }
+                Some(Some(at))
+            }
+            None => {
+                if self.deadline().is_some_and(|d| Instant::now() >= d) {
+                    return None;
+                }
+                Some(None)
+            }
+        }
+    }
+
+    fn second(&self, at: Instant) -> usize {
+        at.saturating_duration_since(self.start).as_secs() as usize
+    }
+}
+
+/// Runs the plan; `stop` ends it early (Ctrl-C).
+pub fn run(plan: Plan, stop: Arc<AtomicBool>, live: Arc<Live>) -> std::io::Result<Outcome> {
+    let threads = plan.threads.clamp(1, plan.concurrency.max(1));
+    let shared = Arc::new(Shared {
+        plan,
+        start: Instant::now(),
+        issued: AtomicU64::new(0),
+        stop,
+        live,
+    });
+    let mut handles = Vec::with_capacity(threads);
+    for t in 0..threads {
+        let c = shared.plan.concurrency;
+        // Connections spread evenly: the first `c % threads` threads take one more.
+        let mine = c / threads + usize::from(t < c % threads);
+        let shared = Arc::clone(&shared);
+        handles.push(
+            std::thread::Builder::new()
+                .name(format!("load-{t}"))
+                .spawn(move || worker_thread(&shared, mine))?,
+        );
+    }
+    let mut recorder = Recorder::default();
+    let mut last = shared.start;
+    for h in handles {
+        let (r, finished) = h
+            .join()
+            .map_err(|_| std::io::Error::other("a load worker thread panicked"))??;
+        recorder.merge(&r);
+        last = last.max(finished);
+    }
+    let interrupted = shared.stop.load(Ordering::Relaxed);
+    let (due, dropped) = match &shared.plan.schedule {
+        Some(s) => {
+            let due = match shared.plan.stop {
+                Stop::Requests(n) => s.total_sends().min(n),
+                Stop::Duration(d) => {
+                    // Sends due before the end of the run: the first k due at or after
+                    // `d` (offsets only grow with k, so a binary search finds it).
+                    let (mut lo, mut hi) = (0, s.total_sends());
+                    while lo < hi {
+                        let mid = lo + (hi - lo) / 2;
+                        if s.offset(mid).is_none_or(|t| t >= d) {
+                            hi = mid;
+                        } else {
+                            lo = mid + 1;
+                        }
+                    }
+                    lo
+                }
+            };
+            let started = recorder.answers() + recorder.error_count();
+            (due, due.saturating_sub(started))
+        }
+        None => (0, 0),
+    };
+    Ok(Outcome {
+        recorder,
+        elapsed: last.saturating_duration_since(shared.start),
+        due,
+        dropped: if interrupted { 0 } else { dropped },
+        interrupted,
+    })
+}
+
+fn worker_thread(shared: &Arc<Shared>, connections: usize) -> std::io::Result<(Recorder, Instant)> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let recorder = Rc::new(RefCell::new(Recorder::default()));
+    let last = Rc::new(RefCell::new(shared.start));
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&rt, async {
+        let mut tasks = Vec::with_capacity(connections);
+        for _ in 0..connections {
+            let (shared, recorder, last) =
+                (Arc::clone(shared), Rc::clone(&recorder), Rc::clone(&last));
+            tasks.push(tokio::task::spawn_local(async move {
+                connection(&shared, &recorder, &last).await;
+            }));
+        }
+        for t in tasks {
+            let _ = t.await;
+        }
+    });
+    let r = recorder.borrow().clone();
+    let l = *last.borrow();
+    Ok((r, l))
+}
+
+/// One connection's loop: take the next request, send it, record.
+async fn connection(shared: &Shared, recorder: &RefCell<Recorder>, last: &RefCell<Instant>) {
+    let target = &shared.plan.target;
+    let mut conn: Option<http1::Conn> = None;
+    loop {
+        // When this connection became free: if a send comes due after that, any delay in
+        // starting it is the timer's (about a millisecond), not the server's, and latency
+        // counts from the actual send; if it was due before, the server kept this
+        // connection busy, and latency counts from when the send was due.
+        let free_since = Instant::now();
+        let Some(intended) = shared.next() else {
+            break;
+        };
+        if let Some(at) = intended {
+            tokio::time::sleep_until(at.into()).await;
+        }
+        if shared.stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let sent = Instant::now();
+        let result = tokio::time::timeout(shared.plan.timeout, async {
+            if conn.is_none() {
+                conn = Some(http1::connect(target).await?);
+                recorder.borrow_mut().connections += 1;
+            }
+            match conn.as_mut() {
+                Some(c) => c.exchange(target).await,
+                None => Err(ErrorKind::Connect),
+            }
+        })
+        .await
+        .unwrap_or(Err(ErrorKind::Timeout));
+        let done = Instant::now();
+        let at_second = shared.second(done);
+        {
+            let mut r = recorder.borrow_mut();
+            if let Some(at) = intended {
+                // Late only when the delay is not the timer's own.
+                let delay = if at < free_since {
+                    sent.saturating_duration_since(at)
+                } else {
+                    Duration::ZERO
+                };
+                r.send_delay(delay.as_micros() as u64);
+            }
+            match result {
+                Ok(answer) => {
+                    let actual = done.duration_since(sent).as_micros() as u64;
+                    match intended {
+                        Some(at) if at < free_since => {
+                            let corrected = done.saturating_duration_since(at).as_micros() as u64;
+                            r.answer(answer.status, corrected, Some(actual), at_second);
+                        }
+                        Some(_) => r.answer(answer.status, actual, Some(actual), at_second),
+                        None => r.answer(answer.status, actual, None, at_second),
+                    }
+                    r.bytes_in += answer.bytes;
+                    r.bytes_out += target.request.len() as u64;
+                    if answer.status >= 400 {
+                        shared.live.failures.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                Err(kind) => {
+                    r.error(kind, at_second);
+                    shared.live.failures.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+        shared.live.completed.fetch_add(1, Ordering::Relaxed);
+        *last.borrow_mut() = done;
+        let reusable = result.is_ok() && !target.close && conn.as_ref().is_some_and(|c| !c.closed);
+        if !reusable {
+            conn = None;
+        }
+    }
+}

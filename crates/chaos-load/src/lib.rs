@@ -1,0 +1,34 @@
+//! `sre chaos-load`: an HTTP load generator that measures latency honestly.
+//!
+//! - [`schedule`]: the open model's arrival times (constant rate, ramping stages).
+//! - [`http1`]: the hand-written HTTP/1.1 client of the hot path (plain and TLS).
+//! - [`engine`]: worker threads and connections, the closed and open models, the
+//!   coordinated-omission correction.
+//! - [`stats`]: per-thread recorders (HDR histograms, status codes, error kinds, a
+//!   per-second series), merged at the end.
+//! - [`summary`], [`text`]: the numbers as reports show them; [`threshold`]: CI thresholds.
+//! - [`cli`]: `sre chaos-load run`.
+
+pub mod cli;
+pub mod engine;
+pub mod http1;
+pub mod schedule;
+pub mod stats;
+pub mod summary;
+pub mod text;
+pub mod threshold;
+
+/// A URL without `user:password@`, for reports and messages.
+pub fn shown_url(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = match rest.find(['/', '?', '#']) {
+                Some(i) => rest.split_at(i),
+                None => (rest, ""),
+            };
+            let host = authority.rsplit('@').next().unwrap_or(authority);
+            format!("{scheme}://{host}{path}")
+        }
+        None => url.to_string(),
+    }
+}

@@ -1,0 +1,1 @@
+//! chaos-load against real servers on loopback.
