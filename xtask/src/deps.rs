@@ -23,8 +23,10 @@ pub const PROGRAMS: &[(&str, Option<&str>)] = &[
     ("prometheus-alertmanager", Some("prometheus-alertmanager")),
     ("kubectl", None),
     ("python3", Some("python3")),
-    // Certificates for the SMTP test server (alert-analyzer's email).
+    // Certificates for the SMTP and nginx test servers.
     ("openssl", Some("openssl")),
+    // chaos-load's tests load a real nginx.
+    ("nginx", Some("nginx-light")),
     // GNU time, for peak memory in `cargo xtask bench-k8s`.
     ("time", Some("time")),
     // Headless browser test of the HTML report.

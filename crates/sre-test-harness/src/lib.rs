@@ -38,6 +38,7 @@
 //! ```
 
 pub mod cli;
+pub mod http_server;
 pub mod jira;
 pub mod kube;
 pub mod program;

@@ -525,6 +525,82 @@ pub fn alertmanager() -> Service {
 /// `{dir}/mail/<n>.json` ([`smtp_messages`]): `mailFrom`, `rcptTos`, `tls`,
 /// `authenticated`, `login` and `data` (the message as sent).
 pub fn smtp_server(user: &str, password: &str) -> Service {
+    let spec = ServiceSpec::new("python3", "python3 (and pip package aiosmtpd)")
+        .file("smtp_server.py", include_str!("smtp_server.py"))
+        .setup(
+            "python3",
+            "python3 (and pip package aiosmtpd)",
+            ["-c", "import aiosmtpd"],
+        );
+    let spec = with_test_certificates(spec)
+        .env("SMTP_USER", user)
+        .env("SMTP_PASSWORD", password)
+        .args(["smtp_server.py", "{port}"]);
+    Service::start(spec)
+}
+
+/// The PEM of the CA that signed [`smtp_server`]'s certificate.
+pub fn smtp_ca_pem(server: &Service) -> PathBuf {
+    server.dir().join("ca.pem")
+}
+
+/// The messages [`smtp_server`] accepted so far, in order.
+pub fn smtp_messages(server: &Service) -> Vec<serde_json::Value> {
+    let dir = server.dir().join("mail");
+    let mut out = Vec::new();
+    for n in 0.. {
+        match std::fs::read_to_string(dir.join(format!("{n}.json"))) {
+            Ok(text) => out.push(
+                serde_json::from_str(&text)
+                    .unwrap_or_else(|e| panic!("mail/{n}.json from the SMTP server: {e}")),
+            ),
+            Err(_) => break,
+        }
+    }
+    out
+}
+
+/// nginx (`nginx-light`) with one worker, answering `200 ok` at `/`, `503` at `/503`, and
+/// logging every request to `{dir}/access.log` ([`nginx_requests`]). With `tls`, it listens
+/// with TLS (a certificate for 127.0.0.1 and localhost signed by a CA made with openssl at
+/// start, `{dir}/ca.pem`) and speaks HTTP/1.1 only.
+pub fn nginx(tls: bool) -> Service {
+    let listen = if tls {
+        "listen 127.0.0.1:{port} ssl;\n    ssl_certificate {dir}/cert.pem;\n    ssl_certificate_key {dir}/key.pem;"
+    } else {
+        "listen 127.0.0.1:{port};"
+    };
+    let conf = format!(
+        "worker_processes 1;\ndaemon off;\npid {{dir}}/nginx.pid;\nerror_log {{dir}}/error.log;\nevents {{ worker_connections 4096; }}\nhttp {{\n  access_log {{dir}}/access.log;\n  client_body_temp_path {{dir}}/body;\n  proxy_temp_path {{dir}}/proxy;\n  fastcgi_temp_path {{dir}}/fastcgi;\n  uwsgi_temp_path {{dir}}/uwsgi;\n  scgi_temp_path {{dir}}/scgi;\n  server {{\n    {listen}\n    location / {{ return 200 \"ok\\n\"; }}\n    location /503 {{ return 503 \"unavailable\\n\"; }}\n  }}\n}}\n"
+    );
+    let mut spec = ServiceSpec::new("nginx", "nginx-light")
+        .search_dir("/usr/sbin")
+        .file("nginx.conf", conf)
+        .args([
+            "-c",
+            "{dir}/nginx.conf",
+            "-p",
+            "{dir}",
+            "-e",
+            "{dir}/error.log",
+        ]);
+    if tls {
+        spec = with_test_certificates(spec);
+    }
+    Service::start(spec)
+}
+
+/// Requests nginx has logged so far.
+pub fn nginx_requests(nginx: &Service) -> usize {
+    std::fs::read_to_string(nginx.dir().join("access.log"))
+        .map(|t| t.lines().count())
+        .unwrap_or(0)
+}
+
+/// Adds the setup steps that make `{dir}/ca.pem` (a CA) and `{dir}/cert.pem` and
+/// `{dir}/key.pem` (a server certificate for 127.0.0.1 and localhost signed by it) with
+/// openssl.
+fn with_test_certificates(spec: ServiceSpec) -> ServiceSpec {
     const EXT: &str = "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n";
     let ec = [
         "-newkey",
@@ -533,14 +609,7 @@ pub fn smtp_server(user: &str, password: &str) -> Service {
         "ec_paramgen_curve:P-256",
         "-nodes",
     ];
-    let spec = ServiceSpec::new("python3", "python3 (and pip package aiosmtpd)")
-        .file("smtp_server.py", include_str!("smtp_server.py"))
-        .file("ext.cnf", EXT)
-        .setup(
-            "python3",
-            "python3 (and pip package aiosmtpd)",
-            ["-c", "import aiosmtpd"],
-        )
+    spec.file("ext.cnf", EXT)
         .setup(
             "openssl",
             "openssl",
@@ -552,7 +621,7 @@ pub fn smtp_server(user: &str, password: &str) -> Service {
                 "-days",
                 "2",
                 "-subj",
-                "/CN=sre-tests SMTP CA",
+                "/CN=sre-tests CA",
             ]),
         )
         .setup(
@@ -588,31 +657,6 @@ pub fn smtp_server(user: &str, password: &str) -> Service {
                 "cert.pem",
             ],
         )
-        .env("SMTP_USER", user)
-        .env("SMTP_PASSWORD", password)
-        .args(["smtp_server.py", "{port}"]);
-    Service::start(spec)
-}
-
-/// The PEM of the CA that signed [`smtp_server`]'s certificate.
-pub fn smtp_ca_pem(server: &Service) -> PathBuf {
-    server.dir().join("ca.pem")
-}
-
-/// The messages [`smtp_server`] accepted so far, in order.
-pub fn smtp_messages(server: &Service) -> Vec<serde_json::Value> {
-    let dir = server.dir().join("mail");
-    let mut out = Vec::new();
-    for n in 0.. {
-        match std::fs::read_to_string(dir.join(format!("{n}.json"))) {
-            Ok(text) => out.push(
-                serde_json::from_str(&text)
-                    .unwrap_or_else(|e| panic!("mail/{n}.json from the SMTP server: {e}")),
-            ),
-            Err(_) => break,
-        }
-    }
-    out
 }
 
 /// A loopback port that was free a moment ago.

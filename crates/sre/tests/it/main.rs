@@ -4,6 +4,7 @@
 mod alert_analyzer;
 mod basics;
 mod browser;
+mod chaos_load;
 mod config;
 mod formats;
 mod in_process;
