@@ -375,13 +375,30 @@ pub fn plan(a: &RunArgs) -> anyhow::Result<(Plan, Option<f64>)> {
     ))
 }
 
-fn run_load(
-    a: &RunArgs,
-    global: &GlobalArgs,
-    config: &Config,
-    out: &mut Out<'_>,
-) -> anyhow::Result<ExitStatus> {
-    let common = config.common(global, &a.report)?;
+/// A finished run: its report (thresholds as findings), numbers and threshold results.
+#[derive(Debug)]
+pub struct Measured {
+    pub report: sre_core::Report,
+    pub summary: LoadSummary,
+    pub checked: Vec<Checked>,
+}
+
+impl Measured {
+    /// The JSON report: the shared contract, with the load numbers added to `summary`.
+    pub fn json(&self) -> anyhow::Result<String> {
+        let mut v = serde_json::to_value(&self.report)?;
+        let s = serde_json::to_value(&self.summary)?;
+        if let (Some(obj), serde_json::Value::Object(extra)) = (v["summary"].as_object_mut(), s) {
+            obj.extend(extra);
+        }
+        let mut t = serde_json::to_string_pretty(&v)?;
+        t.push('\n');
+        Ok(t)
+    }
+}
+
+/// Runs the load of `a` (progress on stderr when `progress`), and checks the thresholds.
+pub fn measure(a: &RunArgs, progress: bool) -> anyhow::Result<Measured> {
     let (plan, requested) = plan(a)?;
     let stop = Arc::new(AtomicBool::new(false));
     // Ctrl-C or SIGTERM: stop sending, finish what is in flight, write the report.
@@ -399,7 +416,7 @@ fn run_load(
     }
     let live = Arc::new(Live::default());
     let done = Arc::new(AtomicBool::new(false));
-    let progress = (!a.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
+    let progress = progress.then(|| {
         let (live, done) = (Arc::clone(&live), Arc::clone(&done));
         std::thread::spawn(move || {
             let start = Instant::now();
@@ -416,24 +433,54 @@ fn run_load(
             eprintln!();
         })
     });
-    let model = match &plan.schedule {
-        Some(_) => "open",
-        None => "closed",
+    let shape = Shape {
+        open: plan.schedule.is_some(),
+        concurrency: plan.concurrency,
+        threads: plan.threads,
+        stop: plan.stop,
+        requested,
     };
-    let (concurrency, threads, stop_at) = (plan.concurrency, plan.threads, plan.stop);
     let outcome = engine::run(plan, stop, Arc::clone(&live)).context("the load run failed")?;
     done.store(true, Ordering::Relaxed);
     if let Some(p) = progress {
         let _ = p.join();
     }
-    let summary = LoadSummary::new(&outcome, requested);
+    Ok(assemble(a, &shape, &outcome, sre_cli::clock::now()))
+}
+
+/// What a run was asked to do, for its report.
+#[derive(Debug, Clone, Copy)]
+pub struct Shape {
+    pub open: bool,
+    pub concurrency: usize,
+    pub threads: usize,
+    pub stop: Stop,
+    /// Open model: the mean requested rate.
+    pub requested: Option<f64>,
+}
+
+/// The report, numbers and threshold results of a finished run.
+pub fn assemble(
+    a: &RunArgs,
+    shape: &Shape,
+    outcome: &engine::Outcome,
+    now: std::time::SystemTime,
+) -> Measured {
+    let (model, concurrency, threads, stop_at, requested) = (
+        if shape.open { "open" } else { "closed" },
+        shape.concurrency,
+        shape.threads,
+        shape.stop,
+        shape.requested,
+    );
+    let summary = LoadSummary::new(outcome, requested);
     let checked: Vec<Checked> = a
         .thresholds
         .iter()
         .map(|t| t.check(&summary, &outcome.recorder.latency))
         .collect();
 
-    let mut report = sre_core::Report::new("chaos-load", "run", sre_cli::clock::now());
+    let mut report = sre_core::Report::new("chaos-load", "run", now);
     let mut target = serde_json::Map::new();
     target.insert("url".into(), crate::shown_url(&a.url).into());
     target.insert("method".into(), a.method.to_ascii_uppercase().into());
@@ -463,21 +510,29 @@ fn run_load(
         );
     }
     report.finish();
-    let fails = report.fails(common.fail_on.value.threshold());
+    Measured {
+        report,
+        summary,
+        checked,
+    }
+}
+
+fn run_load(
+    a: &RunArgs,
+    global: &GlobalArgs,
+    config: &Config,
+    out: &mut Out<'_>,
+) -> anyhow::Result<ExitStatus> {
+    let common = config.common(global, &a.report)?;
+    let m = measure(
+        a,
+        !a.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    )?;
+    let fails = m.report.fails(common.fail_on.value.threshold());
     let text = match common.output.value {
-        Format::Json => {
-            let mut v = serde_json::to_value(&report)?;
-            let s = serde_json::to_value(&summary)?;
-            if let (Some(obj), serde_json::Value::Object(extra)) = (v["summary"].as_object_mut(), s)
-            {
-                obj.extend(extra);
-            }
-            let mut t = serde_json::to_string_pretty(&v)?;
-            t.push('\n');
-            Some(t)
-        }
-        Format::Table => Some(crate::text::table(&report, &summary, &checked)),
-        Format::Markdown => Some(crate::text::markdown(&report, &summary, &checked)),
+        Format::Json => Some(m.json()?),
+        Format::Table => Some(crate::text::table(&m.report, &m.summary, &m.checked)),
+        Format::Markdown => Some(crate::text::markdown(&m.report, &m.summary, &m.checked)),
         _ => None,
     };
     match text {
@@ -492,6 +547,6 @@ fn run_load(
                 ExitStatus::Clean
             })
         }
-        None => sre_cli::output::emit(&report, &common, out),
+        None => sre_cli::output::emit(&m.report, &common, out),
     }
 }

@@ -7,9 +7,10 @@
 //! - [`stats`]: per-thread recorders (HDR histograms, status codes, error kinds, a
 //!   per-second series), merged at the end.
 //! - [`summary`], [`text`]: the numbers as reports show them; [`threshold`]: CI thresholds.
-//! - [`cli`]: `sre chaos-load run`.
+//! - [`cli`]: `sre chaos-load run`; [`demo`]: what `sre demo` runs.
 
 pub mod cli;
+pub mod demo;
 pub mod engine;
 pub mod http1;
 pub mod schedule;

@@ -22,13 +22,17 @@ fn target_line(r: &Report) -> String {
         .and_then(serde_json::Value::as_f64)
         .map(|r| format!(" at {r:.1}/s"))
         .unwrap_or_default();
+    let plural = |k: &str, word: &str| {
+        let n = s(k);
+        format!("{n} {word}{}", if n == "1" { "" } else { "s" })
+    };
     format!(
-        "{} {}: {} model{rate}, {} connections, {} threads, {length}",
+        "{} {}: {} model{rate}, {}, {}, {length}",
         s("method"),
         s("url"),
         s("model"),
-        s("concurrency"),
-        s("threads")
+        plural("concurrency", "connection"),
+        plural("threads", "thread")
     )
 }
 

@@ -62,6 +62,15 @@ pub fn run(
     let analysis_json = serde_json::to_string_pretty(&analyzed)? + "\n";
     let analysis_html = alert_analyzer::html::render(&analyzed, &history)?;
     reports.push(analyzed.report);
+    // chaos-load: one second of load against a server the demo starts on loopback.
+    let load = chaos_load::demo::run().context("the chaos-load demo run failed")?;
+    let load_json = load.json()?;
+    let load_md = chaos_load::text::markdown(&load.report, &load.summary, &load.checked);
+    sre_cli::output::write_atomic(
+        &args.output_dir.join("chaos-load-run.md"),
+        load_md.as_bytes(),
+    )?;
+    reports.push(load.report);
     for r in &reports {
         let mut files = Vec::new();
         for format in [Format::Html, Format::Json] {
@@ -69,6 +78,8 @@ pub fn run(
                 analysis_json.clone()
             } else if r.tool == alert_analyzer::findings::TOOL && format == Format::Html {
                 analysis_html.clone()
+            } else if r.tool == "chaos-load" && format == Format::Json {
+                load_json.clone()
             } else {
                 sre_render::render(r, format, &RenderOptions::default())?
             };
@@ -89,7 +100,7 @@ pub fn run(
         ));
     }
     summary.push_str(&format!(
-        "\nOpen {} in a browser. Run a tool yourself: sre k8s-doctor diagnostics --snapshot {}\nor: sre alert-analyzer analyze --history {}\n",
+        "\nOpen {} in a browser. Run a tool yourself: sre k8s-doctor diagnostics --snapshot {}\nor: sre alert-analyzer analyze --history {}\nor: sre chaos-load run --url http://127.0.0.1:8080/ -d 10s (the load summary of the demo: chaos-load-run.md)\n",
         args.output_dir
             .join("k8s-doctor-diagnostics.html")
             .display(),

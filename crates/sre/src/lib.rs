@@ -2,7 +2,7 @@
 //!
 //! Multi-call: invoked as `k8s-doctor` (a symlink or copy named so) it behaves as
 //! `sre k8s-doctor`; invoked as `kubectl-doctor` it is the kubectl plugin `kubectl doctor`;
-//! invoked as `alert-analyzer` it is `sre alert-analyzer`.
+//! invoked as `alert-analyzer` it is `sre alert-analyzer`, as `chaos-load` `sre chaos-load`.
 //! [`main_with_args`] parses, resolves configuration, sets up logging, runs the command and
 //! maps the outcome to the exit code (0 clean, 1 findings at or above `--fail-on`, 2 error).
 
@@ -90,6 +90,16 @@ struct AlertAnalyzerCli {
     args: alert_analyzer::cli::Args,
 }
 
+/// `chaos-load` invoked directly.
+#[derive(Debug, Parser)]
+#[command(name = "chaos-load", version, about = "HTTP load generation with honest latency, CI thresholds and reports", after_help = AFTER_HELP)]
+struct ChaosLoadCli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(flatten)]
+    args: chaos_load::cli::Args,
+}
+
 /// Which program name we were invoked as.
 fn personality(argv0: Option<&OsString>) -> &'static str {
     let stem = argv0
@@ -101,6 +111,7 @@ fn personality(argv0: Option<&OsString>) -> &'static str {
         "k8s-doctor" => "k8s-doctor",
         "kubectl-doctor" => "kubectl-doctor",
         "alert-analyzer" => "alert-analyzer",
+        "chaos-load" => "chaos-load",
         _ => "sre",
     }
 }
@@ -139,6 +150,15 @@ pub fn run_io(
     match personality(args.first()) {
         "sre" => match Cli::try_parse_from(&args) {
             Ok(cli) => finish(dispatch(&cli.global, &cli.command, out), err),
+            Err(e) => clap_exit(e, out, err),
+        },
+        "chaos-load" => match ChaosLoadCli::try_parse_from(&args) {
+            Ok(cli) => finish(
+                with_runtime(&cli.global, |config| {
+                    chaos_load::cli::run(&cli.args, &cli.global, config, out)
+                }),
+                err,
+            ),
             Err(e) => clap_exit(e, out, err),
         },
         "alert-analyzer" => match AlertAnalyzerCli::try_parse_from(&args) {

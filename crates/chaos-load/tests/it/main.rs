@@ -1,1 +1,101 @@
-//! chaos-load against real servers on loopback.
+//! chaos-load's report formats, snapshot-tested on a fixed run (the live runs are tested
+//! against real servers in the `sre` crate's tests).
+
+use chaos_load::cli::{assemble, RunArgs, Shape};
+use chaos_load::engine::{Outcome, Stop};
+use chaos_load::stats::{ErrorKind, Recorder};
+use clap::Parser;
+use std::time::{Duration, UNIX_EPOCH};
+
+#[derive(Parser)]
+struct T {
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+/// A fixed open-model run: 1,000 answers of 1 to 100 ms (a few 503s), 3 resets, some late
+/// sends.
+fn fixed(open: bool) -> chaos_load::cli::Measured {
+    let args = T::try_parse_from([
+        "t",
+        "--url",
+        "http://user:pw@127.0.0.1:8080/api?x=1",
+        "-c",
+        "8",
+        "--threads",
+        "2",
+        "--threshold",
+        "p99<50ms",
+        "--threshold",
+        "errors<1%",
+        "--threshold",
+        "rps>10",
+    ])
+    .expect("args");
+    let mut r = Recorder::default();
+    for i in 0..1000u64 {
+        let status = if i.is_multiple_of(100) { 503 } else { 200 };
+        let us = 1_000 + (i * 997) % 99_000;
+        r.answer(status, us, open.then_some(us / 2), (i / 100) as usize);
+        r.bytes_in += 200;
+        r.bytes_out += 80;
+    }
+    for _ in 0..3 {
+        r.error(ErrorKind::Reset, 9);
+    }
+    if open {
+        r.send_delay(40_000);
+        r.send_delay(20_000);
+    }
+    r.connections = 11;
+    let outcome = Outcome {
+        recorder: r,
+        elapsed: Duration::from_secs(10),
+        due: if open { 1010 } else { 0 },
+        dropped: if open { 7 } else { 0 },
+        interrupted: false,
+    };
+    let shape = Shape {
+        open,
+        concurrency: 8,
+        threads: 2,
+        stop: Stop::Duration(Duration::from_secs(10)),
+        requested: open.then_some(101.0),
+    };
+    assemble(
+        &args.run,
+        &shape,
+        &outcome,
+        UNIX_EPOCH + Duration::from_secs(1_709_294_400),
+    )
+}
+
+#[test]
+fn table_markdown_and_json_of_a_closed_run() {
+    let m = fixed(false);
+    insta::assert_snapshot!(
+        "closed_table",
+        chaos_load::text::table(&m.report, &m.summary, &m.checked)
+    );
+    insta::assert_snapshot!(
+        "closed_markdown",
+        chaos_load::text::markdown(&m.report, &m.summary, &m.checked)
+    );
+    insta::assert_snapshot!("closed_json", m.json().expect("json"));
+}
+
+#[test]
+fn table_markdown_and_json_of_an_open_run() {
+    let m = fixed(true);
+    insta::assert_snapshot!(
+        "open_table",
+        chaos_load::text::table(&m.report, &m.summary, &m.checked)
+    );
+    insta::assert_snapshot!(
+        "open_markdown",
+        chaos_load::text::markdown(&m.report, &m.summary, &m.checked)
+    );
+    insta::assert_snapshot!("open_json", m.json().expect("json"));
+    // The URL's credentials are not shown.
+    assert!(!m.json().expect("json").contains("pw@"));
+}

@@ -196,6 +196,27 @@ fn demo_writes_reports_and_exits_zero() {
         alerts["analysis"]
     );
     assert!(dir.path().join("alert-analyzer-analyze.html").is_file());
+    // chaos-load: a second of load against the server the demo starts, whose 2% of 503s
+    // break the `errors<1%` threshold.
+    let load: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("chaos-load-run.json")).expect("read"),
+    )
+    .expect("valid JSON");
+    assert!(
+        load["summary"]["requests"]
+            .as_u64()
+            .is_some_and(|n| n > 100),
+        "{}",
+        load["summary"]
+    );
+    assert!(load["summary"]["statusCodes"]["503"]
+        .as_u64()
+        .is_some_and(|n| n > 0));
+    assert_eq!(load["findings"][0]["code"], "CL101", "{}", load["findings"]);
+    assert!(
+        std::fs::read_to_string(dir.path().join("chaos-load-run.md"))
+            .is_ok_and(|t| t.contains("| `errors<1%` |"))
+    );
     assert!(
         out.stdout.contains("k8s-doctor") && out.stdout.contains("diagnostics"),
         "{}",

@@ -30,6 +30,7 @@ fn requests_sent_are_the_requests_nginx_logged() {
     // The shared contract is there too.
     assert_eq!(v["schemaVersion"], "1");
     assert_eq!(v["tool"], "chaos-load");
+    crate::formats::validate_against_docs_schema(&out.stdout);
     assert_eq!(s["critical"], 0);
     let l = &s["latencyMs"];
     assert!(

@@ -88,3 +88,14 @@ fn invoked_as_alert_analyzer() {
     assert_eq!(out.status, Some(2));
     assert!(out.stderr.contains("--prometheus-url"), "{}", out.stderr);
 }
+
+#[test]
+fn invoked_as_chaos_load() {
+    let (_dir, bin) = linked("chaos-load");
+    let help = Cli::new(&bin).arg("--help").run();
+    help.assert_success();
+    assert!(help.stdout.contains("Usage: chaos-load"), "{}", help.stdout);
+    let out = Cli::new(&bin).arg("run").run();
+    assert_eq!(out.status, Some(2));
+    assert!(out.stderr.contains("--url"), "{}", out.stderr);
+}
