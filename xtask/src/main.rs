@@ -12,6 +12,7 @@ use anyhow::bail;
 mod bench_alerts;
 mod bench_k8s;
 mod bench_k8s_live;
+mod bench_load;
 mod deps;
 mod dist;
 mod gen_k8s;
@@ -69,6 +70,15 @@ const COMMANDS: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "bench-load [--duration 10] [--runs 3] [--soak 600]",
+        &[
+            "Benchmark `sre chaos-load run` against nginx side by side with wrk, hey and",
+            "oha (those installed): 1 thread/64 connections and 2 threads/256; prints",
+            "requests/s and the ratio to wrk, the open model's rate accuracy, and peak",
+            "memory over a --soak-second run (0 skips it).",
+        ],
+    ),
+    (
         "dist [--base-url URL]",
         &[
             "Build the release archive into target/dist/ and render the kubectl",
@@ -91,6 +101,7 @@ fn main() -> ExitCode {
         "bench-alerts" => bench_alerts::run(rest),
         "bench-k8s" => bench_k8s::run(rest),
         "bench-k8s-live" => bench_k8s_live::run(rest),
+        "bench-load" => bench_load::run(rest),
         "dist" => dist::run(rest),
         "help" | "-h" | "--help" => {
             print_help();

@@ -1,0 +1,385 @@
+//! `cargo xtask bench-load`: chaos-load's throughput side by side with wrk, hey and oha
+//! (those installed) against the same nginx, in one run; then the open model's rate
+//! accuracy, and chaos-load's peak memory over a long run.
+//!
+//! nginx runs with one worker, `access_log off` and `return 200`, so it costs as little
+//! as a server can. Each tool runs for `--duration` with the same threads and connections
+//! (1 thread and 64 connections, then 2 threads and 256), one after another, `--runs` times
+//! in rotation; the median requests/s of each is printed with its ratio to wrk's.
+
+use std::fs;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+use crate::util::{cargo, find_program, header, human, run_cmd, show, target_dir};
+
+const GNU_TIME: &str = "/usr/bin/time";
+
+struct Options {
+    duration: u64,
+    runs: usize,
+    soak: u64,
+}
+
+fn parse(args: &[String]) -> Result<Options> {
+    let mut o = Options {
+        duration: 10,
+        runs: 3,
+        soak: 600,
+    };
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let mut value = || -> Result<u64> {
+            let v = it
+                .next()
+                .with_context(|| format!("`{flag}` needs a value"))?;
+            v.trim_end_matches('s')
+                .parse()
+                .with_context(|| format!("`{flag} {v}`: give seconds, e.g. 10 or 10s"))
+        };
+        match flag.as_str() {
+            "--duration" => o.duration = value()?.max(1),
+            "--runs" => o.runs = value()?.max(1) as usize,
+            "--soak" => o.soak = value()?,
+            other => bail!(
+                "unknown option `{other}` for `cargo xtask bench-load` (known: --duration SECONDS, --runs N, --soak SECONDS (0 skips the long run))"
+            ),
+        }
+    }
+    Ok(o)
+}
+
+/// Stops nginx when the benchmark ends, however it ends.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The number after `key` in `text` (wrk and hey print `Requests/sec: N`).
+fn number_after(text: &str, key: &str) -> Option<f64> {
+    let i = text.find(key)? + key.len();
+    text[i..]
+        .trim_start_matches([':', ' ', '\t'])
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// The value of `"key": N` in chaos-load's pretty JSON report, at the indentation of the
+/// summary's own fields (4 spaces) unless `nested`, so `requests` is the total and not a
+/// per-second entry's.
+fn json_number(text: &str, key: &str) -> Option<f64> {
+    json_number_at(text, key, "\n    ")
+}
+
+fn json_number_at(text: &str, key: &str, indent: &str) -> Option<f64> {
+    let pat = format!("{indent}\"{key}\":");
+    let i = text.find(&pat)? + pat.len();
+    text[i..]
+        .trim_start()
+        .split([',', '\n', '}'])
+        .next()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+fn output_of(cmd: &mut Command) -> Result<String> {
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("cannot run `{}`", show(cmd)))?;
+    if !out.status.success() {
+        bail!(
+            "`{}` failed ({}): {}",
+            show(cmd),
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).to_string())
+}
+
+/// Reads requests/s from a tool's output.
+type RpsParser = fn(&str) -> Option<f64>;
+
+fn median(xs: &mut [f64]) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs.get(xs.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// `cargo xtask bench-load [--duration 10] [--runs 3] [--soak 600]`.
+pub fn run(args: &[String]) -> Result<()> {
+    let o = parse(args)?;
+    let started = Instant::now();
+    let nginx = find_program("nginx")
+        .context("nginx is missing: apt-get install -y nginx-light (or `cargo xtask deps`)")?;
+    let wrk = find_program("wrk").context(
+        "wrk is missing: apt-get install -y wrk (it is the reference this benchmark compares with)",
+    )?;
+    let hey = find_program("hey");
+    let oha = find_program("oha");
+    header("building sre (release)");
+    run_cmd(cargo().args(["build", "--release", "-p", "sre", "--bin", "sre"]))?;
+    let sre = target_dir().join("release").join("sre");
+
+    let dir = target_dir().join("bench-load");
+    fs::create_dir_all(&dir)?;
+    let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let conf = format!(
+        "worker_processes 1;\ndaemon off;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{ worker_connections 8192; }}\nhttp {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n  fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n  server {{\n    listen 127.0.0.1:{port} backlog=4096;\n    location / {{ return 200 \"ok\\n\"; }}\n  }}\n}}\n",
+        d = dir.display()
+    );
+    fs::write(dir.join("nginx.conf"), conf)?;
+    header("starting nginx (1 worker, access_log off, return 200)");
+    let mut cmd = Command::new(&nginx);
+    cmd.arg("-c")
+        .arg(dir.join("nginx.conf"))
+        .arg("-p")
+        .arg(&dir)
+        .arg("-e")
+        .arg(dir.join("error.log"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    eprintln!("$ {}", show(&cmd));
+    let _server = Server(cmd.spawn().context("cannot start nginx")?);
+    let url = format!("http://127.0.0.1:{port}/");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if Instant::now() > deadline {
+            bail!(
+                "nginx did not listen within 10 s: see {}/error.log",
+                dir.display()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let d = o.duration.to_string();
+    let mut rows: Vec<(String, Vec<(String, f64)>)> = Vec::new();
+    for (threads, conns) in [(1usize, 64usize), (2, 256)] {
+        header(&format!(
+            "{threads} thread(s), {conns} connections, {}s each, {} runs",
+            o.duration, o.runs
+        ));
+        let (t, c) = (threads.to_string(), conns.to_string());
+        let mut results: Vec<(String, Vec<f64>)> = Vec::new();
+        for i in 0..o.runs {
+            let mut tools: Vec<(String, Command, RpsParser)> = Vec::new();
+            let mut w = Command::new(&wrk);
+            w.args(["-t", &t, "-c", &c, "-d", &format!("{d}s"), &url]);
+            tools.push(("wrk".into(), w, |s| number_after(s, "Requests/sec")));
+            let mut s = Command::new(&sre);
+            s.args([
+                "chaos-load",
+                "run",
+                "--url",
+                &url,
+                "--threads",
+                &t,
+                "-c",
+                &c,
+            ])
+            .args(["-d", &format!("{d}s"), "-q", "-o", "json"])
+            .env("SRE_CONFIG", "/dev/null");
+            tools.push(("sre chaos-load".into(), s, |s| json_number(s, "rps")));
+            if let Some(hey) = &hey {
+                let mut h = Command::new(hey);
+                h.args(["-z", &format!("{d}s"), "-c", &c, "-cpus", &t, &url]);
+                tools.push(("hey".into(), h, |s| number_after(s, "Requests/sec")));
+            }
+            if let Some(oha) = &oha {
+                let mut h = Command::new(oha);
+                h.args(["-z", &format!("{d}s"), "-c", &c, "--no-tui", "--json", &url])
+                    .env("TOKIO_WORKER_THREADS", &t);
+                tools.push(("oha".into(), h, |s| json_number_at(s, "requestsPerSec", "")));
+            }
+            for (name, mut cmd, parse_rps) in tools {
+                if i == 0 {
+                    eprintln!("$ {}", show(&cmd));
+                }
+                let text = output_of(&mut cmd)?;
+                let rps = parse_rps(&text)
+                    .with_context(|| format!("no requests/s in the output of {name}: {text}"))?;
+                eprintln!("  run {}/{}: {name} {rps:.0}/s", i + 1, o.runs);
+                match results.iter_mut().find(|(n, _)| *n == name) {
+                    Some((_, v)) => v.push(rps),
+                    None => results.push((name, vec![rps])),
+                }
+            }
+        }
+        let row = results
+            .into_iter()
+            .map(|(n, mut v)| (n, median(&mut v)))
+            .collect();
+        rows.push((format!("{threads} thread(s), {conns} connections"), row));
+    }
+
+    header("open model: requested against achieved rate");
+    let mut rate_rows = Vec::new();
+    for rate in [1_000u64, 10_000, 50_000] {
+        let text = output_of(
+            Command::new(&sre)
+                .args([
+                    "chaos-load",
+                    "run",
+                    "--url",
+                    &url,
+                    "-c",
+                    "64",
+                    "--threads",
+                    "1",
+                ])
+                .args([
+                    "--rate",
+                    &rate.to_string(),
+                    "-d",
+                    &format!("{d}s"),
+                    "-q",
+                    "-o",
+                    "json",
+                ])
+                .env("SRE_CONFIG", "/dev/null"),
+        )?;
+        let nested = |key: &str| json_number_at(&text, key, "\n      ").unwrap_or(f64::NAN);
+        let achieved = nested("achievedRps");
+        let dropped = nested("dropped");
+        let p99 = text
+            .find("\"latencyMs\"")
+            .and_then(|i| json_number_at(&text[i..], "p99", "\n      "))
+            .unwrap_or(f64::NAN);
+        eprintln!(
+            "  {rate}/s requested: {achieved:.1}/s achieved, p99 {p99} ms, {dropped} dropped"
+        );
+        rate_rows.push((rate, achieved, p99, dropped));
+    }
+
+    let mut soak = None;
+    if o.soak > 0 {
+        header(&format!(
+            "memory: a {}-second closed run at full speed (64 connections)",
+            o.soak
+        ));
+        let time_file = dir.join("time.txt");
+        let mut cmd = Command::new(GNU_TIME);
+        cmd.args(["-f", "%M", "-o"])
+            .arg(&time_file)
+            .arg(&sre)
+            .args([
+                "chaos-load",
+                "run",
+                "--url",
+                &url,
+                "-c",
+                "64",
+                "--threads",
+                "1",
+            ])
+            .args(["-d", &format!("{}s", o.soak), "-q", "-o", "json"])
+            .env("SRE_CONFIG", "/dev/null");
+        eprintln!("$ {}", show(&cmd));
+        let text = output_of(&mut cmd)?;
+        let kb: f64 = fs::read_to_string(&time_file)?
+            .trim()
+            .parse()
+            .context("unexpected GNU time output")?;
+        let requests = json_number(&text, "requests").unwrap_or(f64::NAN);
+        soak = Some((kb / 1024.0, requests));
+    }
+
+    header("machine");
+    let cpuinfo = fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let cpu = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .and_then(|l| l.split_once(':'))
+        .map_or("unknown".to_string(), |(_, v)| v.trim().to_string());
+    println!(
+        "cpus      {} ({cpu})",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    println!("nginx     {}", first_line(&nginx, "-v"));
+    println!("wrk       {}", first_line(&wrk, "--version"));
+    if let Some(h) = &hey {
+        println!("hey       {}", h.display());
+    }
+    println!(
+        "oha       {}",
+        oha.as_ref()
+            .map_or("not installed".to_string(), |p| first_line(p, "--version"))
+    );
+    println!("sre       {}", first_line(&sre, "--version"));
+    header("results (median requests/s)");
+    for (label, row) in &rows {
+        let wrk_rps = row
+            .iter()
+            .find(|(n, _)| n == "wrk")
+            .map_or(f64::NAN, |r| r.1);
+        println!("{label}");
+        for (name, rps) in row {
+            println!("  {name:<16} {rps:>10.0}/s  {:.2}x wrk", rps / wrk_rps);
+        }
+    }
+    println!("open model (64 connections, 1 thread, {}s)", o.duration);
+    for (rate, achieved, p99, dropped) in &rate_rows {
+        println!(
+            "  requested {rate:>6}/s  achieved {achieved:>9.1}/s ({:.2}%)  p99 {p99} ms  dropped {dropped}",
+            100.0 * achieved / *rate as f64
+        );
+    }
+    if let Some((mb, requests)) = soak {
+        println!(
+            "memory    peak RSS {mb:.1} MB over a {}-second run of {requests} requests",
+            o.soak
+        );
+    }
+    eprintln!("bench-load finished in {}", human(started.elapsed()));
+    Ok(())
+}
+
+fn first_line(program: &Path, arg: &str) -> String {
+    Command::new(program)
+        .arg(arg)
+        .output()
+        .ok()
+        .map(|o| {
+            let t = format!(
+                "{}{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            );
+            t.lines().next().unwrap_or("").trim().to_string()
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_from_tool_outputs() {
+        assert_eq!(
+            number_after("  Requests/sec: 218505.49\nTransfer", "Requests/sec"),
+            Some(218505.49)
+        );
+        assert_eq!(
+            number_after("  Requests/sec:\t1234.5", "Requests/sec"),
+            Some(1234.5)
+        );
+        let j = "{\n  \"summary\": {\n    \"perSecond\": [\n      {\n        \"requests\": 5\n      }\n    ],\n    \"rate\": {\n      \"achievedRps\": 999.9\n    },\n    \"requests\": 1003,\n    \"rps\": 1500.5\n  }\n}";
+        assert_eq!(json_number(j, "rps"), Some(1500.5));
+        assert_eq!(json_number(j, "requests"), Some(1003.0));
+        assert_eq!(json_number_at(j, "achievedRps", "\n      "), Some(999.9));
+        assert_eq!(json_number(j, "missing"), None);
+    }
+}
