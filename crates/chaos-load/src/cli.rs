@@ -30,6 +30,51 @@ pub enum Sub {
     /// model (--rate/--stages, latency corrected for coordinated omission), with CI
     /// thresholds
     Run(Box<RunArgs>),
+    /// Compare two runs (JSON reports of `run`): the change of each percentile, of
+    /// requests/s and of the failure rate; regressions beyond --tolerance are warnings
+    Compare(CompareArgs),
+    /// Merge runs made at the same time on several machines into one report, exactly (the
+    /// HDR histograms travel in the JSON reports)
+    Merge(MergeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CompareArgs {
+    /// The JSON report of the run before the change
+    #[arg(value_name = "BEFORE.json")]
+    pub before: PathBuf,
+    /// The JSON report of the run after it
+    #[arg(value_name = "AFTER.json")]
+    pub after: PathBuf,
+    /// How much worse is still fine: latency and failure rate may grow, requests/s may
+    /// fall, by this much
+    #[arg(long, value_name = "PERCENT", default_value = "10%", value_parser = percent)]
+    pub tolerance: f64,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MergeArgs {
+    /// JSON reports of `run`, made at the same time (e.g. one per Kubernetes Job pod)
+    #[arg(value_name = "RUN.json", num_args = 2.., required = true)]
+    pub runs: Vec<PathBuf>,
+    /// A pass/fail condition checked on the merged numbers; repeatable
+    #[arg(long = "threshold", value_name = "EXPR", value_parser = Threshold::parse)]
+    pub thresholds: Vec<Threshold>,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+/// `10%`, `10` or `0.5%`, as a fraction.
+fn percent(s: &str) -> Result<f64, String> {
+    s.trim()
+        .trim_end_matches('%')
+        .parse::<f64>()
+        .ok()
+        .filter(|p| p.is_finite() && *p >= 0.0)
+        .map(|p| p / 100.0)
+        .ok_or_else(|| format!("`{s}` is not a percentage: use e.g. 10% or 2.5%"))
 }
 
 #[derive(Debug, clap::Args)]
@@ -113,6 +158,36 @@ pub fn run(
 ) -> anyhow::Result<ExitStatus> {
     match &args.command {
         Sub::Run(a) => run_load(a, global, config, out),
+        Sub::Compare(c) => {
+            let common = config.common(global, &c.report)?;
+            let before = crate::combine::read(&c.before).map_err(anyhow::Error::msg)?;
+            let after = crate::combine::read(&c.after).map_err(anyhow::Error::msg)?;
+            let (report, rows) =
+                crate::combine::compare_report(&before, &after, c.tolerance, sre_cli::clock::now());
+            let text = match common.output.value {
+                Format::Json => {
+                    let mut v = serde_json::to_value(&report)?;
+                    v["comparison"] = serde_json::to_value(&rows)?;
+                    Some(serde_json::to_string_pretty(&v)? + "\n")
+                }
+                Format::Table => Some(crate::combine::rows_text(&report, &rows, false)),
+                Format::Markdown => Some(crate::combine::rows_text(&report, &rows, true)),
+                _ => None,
+            };
+            finish(&report, text, &common, out)
+        }
+        Sub::Merge(m) => {
+            let common = config.common(global, &m.report)?;
+            let runs = m
+                .runs
+                .iter()
+                .map(|p| crate::combine::read(p))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(anyhow::Error::msg)?;
+            let merged = crate::combine::merge_report(&runs, &m.thresholds, sre_cli::clock::now())
+                .map_err(anyhow::Error::msg)?;
+            write_measured(&merged, &common, out)
+        }
     }
 }
 
@@ -397,12 +472,15 @@ impl Measured {
     }
 }
 
-/// Runs the load of `a` (progress on stderr when `progress`), and checks the thresholds.
-pub fn measure(a: &RunArgs, progress: bool) -> anyhow::Result<Measured> {
+/// Runs the load of `a` (progress on stderr when `progress`; Ctrl-C and SIGTERM end the
+/// run early when `signals`), and checks the thresholds.
+pub fn measure(a: &RunArgs, progress: bool, signals: bool) -> anyhow::Result<Measured> {
     let (plan, requested) = plan(a)?;
     let stop = Arc::new(AtomicBool::new(false));
-    // Ctrl-C or SIGTERM: stop sending, finish what is in flight, write the report.
-    {
+    // Ctrl-C or SIGTERM: stop sending, finish what is in flight, write the report. (The
+    // handler stays for the rest of the process, so only a command that ends after the
+    // report installs it.)
+    if signals {
         let stop = Arc::clone(&stop);
         std::thread::spawn(move || {
             if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
@@ -527,26 +605,44 @@ fn run_load(
     let m = measure(
         a,
         !a.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        true,
     )?;
-    let fails = m.report.fails(common.fail_on.value.threshold());
+    write_measured(&m, &common, out)
+}
+
+/// Writes a run's (or a merge's) report in the chosen format.
+fn write_measured(
+    m: &Measured,
+    common: &sre_cli::config::Common,
+    out: &mut Out<'_>,
+) -> anyhow::Result<ExitStatus> {
     let text = match common.output.value {
         Format::Json => Some(m.json()?),
         Format::Table => Some(crate::text::table(&m.report, &m.summary, &m.checked)),
         Format::Markdown => Some(crate::text::markdown(&m.report, &m.summary, &m.checked)),
         _ => None,
     };
-    match text {
-        Some(t) => {
-            match &common.output_file {
-                Some(p) => sre_cli::output::write_atomic(p, t.as_bytes())?,
-                None => out.write(t.as_bytes())?,
-            }
-            Ok(if fails {
-                ExitStatus::Findings
-            } else {
-                ExitStatus::Clean
-            })
-        }
-        None => sre_cli::output::emit(&m.report, &common, out),
+    finish(&m.report, text, common, out)
+}
+
+/// Writes `text` (or, for the other formats, the report through the shared renderers) and
+/// gives the exit status from `--fail-on`.
+fn finish(
+    report: &sre_core::Report,
+    text: Option<String>,
+    common: &sre_cli::config::Common,
+    out: &mut Out<'_>,
+) -> anyhow::Result<ExitStatus> {
+    let Some(t) = text else {
+        return sre_cli::output::emit(report, common, out);
+    };
+    match &common.output_file {
+        Some(p) => sre_cli::output::write_atomic(p, t.as_bytes())?,
+        None => out.write(t.as_bytes())?,
     }
+    Ok(if report.fails(common.fail_on.value.threshold()) {
+        ExitStatus::Findings
+    } else {
+        ExitStatus::Clean
+    })
 }

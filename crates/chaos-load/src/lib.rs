@@ -7,9 +7,11 @@
 //! - [`stats`]: per-thread recorders (HDR histograms, status codes, error kinds, a
 //!   per-second series), merged at the end.
 //! - [`summary`], [`text`]: the numbers as reports show them; [`threshold`]: CI thresholds.
-//! - [`cli`]: `sre chaos-load run`; [`demo`]: what `sre demo` runs.
+//! - [`combine`]: `compare` (before/after) and `merge` (several machines).
+//! - [`cli`]: `sre chaos-load run`, `compare`, `merge`; [`demo`]: what `sre demo` runs.
 
 pub mod cli;
+pub mod combine;
 pub mod demo;
 pub mod engine;
 pub mod http1;

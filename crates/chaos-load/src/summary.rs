@@ -4,11 +4,11 @@
 use crate::engine::Outcome;
 use crate::stats::Recorder;
 use hdrhistogram::Histogram;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Latency statistics, in milliseconds (microsecond resolution).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Latency {
     pub min: f64,
     pub mean: f64,
@@ -66,7 +66,7 @@ impl Latency {
 }
 
 /// The open model's bookkeeping.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RateSummary {
     /// Sends due in the run and how many never started (the generator could not keep up,
@@ -82,7 +82,7 @@ pub struct RateSummary {
 }
 
 /// One second of the run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PerSecond {
     pub second: usize,
@@ -93,7 +93,7 @@ pub struct PerSecond {
 }
 
 /// The whole summary.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LoadSummary {
     pub requests: u64,
@@ -118,6 +118,41 @@ pub struct LoadSummary {
     pub rate: Option<RateSummary>,
     pub interrupted: bool,
     pub per_second: Vec<PerSecond>,
+    /// The latency histograms themselves (HDR V2, deflated, base64), so that runs from
+    /// several machines merge exactly (`sre chaos-load merge`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub histograms: Option<Histograms>,
+}
+
+/// The HDR histograms of a run, encoded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Histograms {
+    pub latency: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uncorrected: Option<String>,
+}
+
+/// `h` as base64 of its HDR V2 deflate encoding.
+pub fn encode(h: &Histogram<u64>) -> Option<String> {
+    use base64::Engine as _;
+    use hdrhistogram::serialization::Serializer as _;
+    let mut bytes = Vec::new();
+    hdrhistogram::serialization::V2DeflateSerializer::new()
+        .serialize(h, &mut bytes)
+        .ok()?;
+    Some(base64::engine::general_purpose::STANDARD.encode(bytes))
+}
+
+/// The histogram of [`encode`]'s text.
+pub fn decode(text: &str) -> Result<Histogram<u64>, String> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .map_err(|e| format!("not base64: {e}"))?;
+    hdrhistogram::serialization::Deserializer::new()
+        .deserialize(&mut bytes.as_slice())
+        .map_err(|e| format!("not an HDR histogram: {e:?}"))
 }
 
 impl LoadSummary {
@@ -173,6 +208,10 @@ impl LoadSummary {
                     max_ms: ms(s.latency_max_us),
                 })
                 .collect(),
+            histograms: encode(&r.latency).map(|latency| Histograms {
+                latency,
+                uncorrected: requested_rps.and_then(|_| encode(&r.uncorrected)),
+            }),
         }
     }
 }

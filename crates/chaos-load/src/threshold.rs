@@ -121,7 +121,8 @@ impl Threshold {
     pub fn check(&self, s: &LoadSummary, latency: &Histogram<u64>) -> Checked {
         let actual = match &self.metric {
             Metric::Latency(name) => Latency::metric(latency, name),
-            Metric::ErrorRate => Some(s.failure_rate),
+            // No request at all is no evidence of health.
+            Metric::ErrorRate => (s.requests > 0).then_some(s.failure_rate),
             Metric::ErrorCount => Some(s.failures as f64),
             Metric::Rps => Some(s.rps),
             Metric::Requests => Some(s.requests as f64),
@@ -204,6 +205,7 @@ mod tests {
             rate: None,
             interrupted: false,
             per_second: Vec::new(),
+            histograms: None,
         };
         let check = |t: &str| Threshold::parse(t).expect(t).check(&s, &h);
         assert!(!check("p99<300ms").passed);
@@ -225,6 +227,19 @@ mod tests {
         for bad in ["p99", "latency<3ms", "p99<fast", "errors<x%", "p101<3ms"] {
             assert!(Threshold::parse(bad).is_err(), "{bad}");
         }
+        // No requests: an error-rate threshold fails too.
+        let none = LoadSummary {
+            requests: 0,
+            failures: 0,
+            failure_rate: 0.0,
+            ..s.clone()
+        };
+        assert!(
+            !Threshold::parse("errors<1%")
+                .expect("t")
+                .check(&none, &h)
+                .passed
+        );
         // No answers: a latency threshold fails.
         let empty = Histogram::<u64>::new(3).expect("h");
         assert!(

@@ -329,3 +329,104 @@ fn bad_input_is_exit_2_with_a_clear_message() {
         assert!(out.stderr.contains(expect), "{args:?}: {}", out.stderr);
     }
 }
+
+#[test]
+fn compare_flags_regressions_and_merge_adds_runs_exactly() {
+    let server = HttpTestServer::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = |path: &str, file: &str, n: &str| {
+        let out = sre()
+            .args([
+                "chaos-load",
+                "run",
+                "--url",
+                &format!("{}{path}", server.url()),
+            ])
+            .args(["-n", n, "-c", "2", "-o", "json", "--output-file"])
+            .arg(dir.path().join(file))
+            .run();
+        assert_eq!(out.status, Some(0), "{}", out.stderr);
+        let text = std::fs::read_to_string(dir.path().join(file)).expect("report");
+        serde_json::from_str::<Value>(&text).expect("JSON")
+    };
+    let fast = run("/", "before.json", "100");
+    let slow = run("/delay/20", "after.json", "60");
+    let compare = |extra: &[&str]| {
+        sre()
+            .args(["chaos-load", "compare"])
+            .arg(dir.path().join("before.json"))
+            .arg(dir.path().join("after.json"))
+            .args(extra)
+            .run()
+    };
+    // Latency grew twentyfold and throughput fell: warnings, exit 0 by default ...
+    let out = compare(&["-o", "json"]);
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    let v = json(&out);
+    let codes: Vec<&str> = v["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["code"].as_str())
+        .collect();
+    assert!(
+        codes.contains(&"CL201") && codes.contains(&"CL202"),
+        "{codes:?}"
+    );
+    let p50 = v["comparison"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .find(|r| r["metric"] == "p50 ms")
+        .expect("p50 row")
+        .clone();
+    assert_eq!(p50["before"], fast["summary"]["latencyMs"]["p50"]);
+    assert_eq!(p50["after"], slow["summary"]["latencyMs"]["p50"]);
+    assert_eq!(p50["regression"], true);
+    // ... and exit 1 with --fail-on warning; the table shows the regressions.
+    let out = compare(&["--fail-on", "warning"]);
+    assert_eq!(out.status, Some(1), "{}", out.stderr);
+    assert!(
+        out.stdout.contains("p50 ms") && out.stdout.contains("regression"),
+        "{}",
+        out.stdout
+    );
+    // The same run compared with itself: nothing.
+    let out = sre()
+        .args(["chaos-load", "compare"])
+        .arg(dir.path().join("before.json"))
+        .arg(dir.path().join("before.json"))
+        .args(["-o", "json", "--fail-on", "info"])
+        .run();
+    assert_eq!(out.status, Some(0), "{}", out.stdout);
+
+    // Merge: counts add up, and the merged histogram is the union of both.
+    let out = sre()
+        .args(["chaos-load", "merge"])
+        .arg(dir.path().join("before.json"))
+        .arg(dir.path().join("after.json"))
+        .args(["-o", "json", "--threshold", "requests>=160"])
+        .run();
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    let m = json(&out)["summary"].clone();
+    assert_eq!(m["requests"], 160);
+    assert_eq!(m["statusCodes"]["200"], 160);
+    assert_eq!(m["latencyMs"]["min"], fast["summary"]["latencyMs"]["min"]);
+    assert_eq!(m["latencyMs"]["max"], slow["summary"]["latencyMs"]["max"]);
+    // 100 fast and 60 slow answers: the median is a fast one, the p90 a slow one.
+    assert!(m["latencyMs"]["p50"].as_f64() < Some(20.0), "{m}");
+    assert!(m["latencyMs"]["p90"].as_f64() >= Some(20.0), "{m}");
+    // Something else than a chaos-load report: exit 2, naming the file.
+    std::fs::write(dir.path().join("other.json"), r#"{"tool": "k8s-doctor"}"#).expect("write");
+    let out = sre()
+        .args(["chaos-load", "merge"])
+        .arg(dir.path().join("before.json"))
+        .arg(dir.path().join("other.json"))
+        .run();
+    assert_eq!(out.status, Some(2));
+    assert!(
+        out.stderr.contains("other.json is not a chaos-load report"),
+        "{}",
+        out.stderr
+    );
+}
