@@ -21,26 +21,14 @@ pub fn render(
     analyzed: &AnalyzedReport,
     history: &History,
 ) -> Result<String, sre_render::RenderError> {
-    let page = sre_render::render(
+    Ok(sre_render::html_with_section(
         &analyzed.report,
-        sre_render::Format::Html,
-        &sre_render::RenderOptions::default(),
-    )?;
-    let charts = charts(analyzed, history);
-    // Before the findings; at the end if the shared page ever changes its markup.
-    let marker = "<section>\n<h2 id=\"findings\">";
-    Ok(match page.find(marker) {
-        Some(at) => format!("{}{charts}{}", &page[..at], &page[at..]),
-        None => page.replace("<footer>", &format!("{charts}<footer>")),
-    })
+        &charts(analyzed, history),
+    ))
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
+    sre_render::html_escape(s)
 }
 
 /// The analysis section: four figures.

@@ -620,6 +620,7 @@ fn write_measured(
         Format::Json => Some(m.json()?),
         Format::Table => Some(crate::text::table(&m.report, &m.summary, &m.checked)),
         Format::Markdown => Some(crate::text::markdown(&m.report, &m.summary, &m.checked)),
+        Format::Html => Some(crate::html::render(&m.report, &m.summary)),
         _ => None,
     };
     finish(&m.report, text, common, out)

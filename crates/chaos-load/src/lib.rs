@@ -6,7 +6,7 @@
 //!   coordinated-omission correction.
 //! - [`stats`]: per-thread recorders (HDR histograms, status codes, error kinds, a
 //!   per-second series), merged at the end.
-//! - [`summary`], [`text`]: the numbers as reports show them; [`threshold`]: CI thresholds.
+//! - [`summary`], [`text`], [`html`]: the numbers as reports show them (HTML with charts); [`threshold`]: CI thresholds.
 //! - [`combine`]: `compare` (before/after) and `merge` (several machines).
 //! - [`cli`]: `sre chaos-load run`, `compare`, `merge`; [`demo`]: what `sre demo` runs.
 
@@ -14,6 +14,7 @@ pub mod cli;
 pub mod combine;
 pub mod demo;
 pub mod engine;
+pub mod html;
 pub mod http1;
 pub mod schedule;
 pub mod stats;

@@ -8,7 +8,7 @@
 /// Escapes text for HTML element content and attribute values (quoted with `"` or `'`).
 /// Control characters other than whitespace are not allowed in HTML text, so they become
 /// U+FFFD.
-pub(crate) fn html(s: &str) -> String {
+pub fn html(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

@@ -47,8 +47,21 @@ mod sarif;
 mod table;
 mod yaml;
 
+pub use escape::html as html_escape;
 /// Escapes a Prometheus label value (backslash, double quote, line feed), for exporters.
 pub use escape::prom_label as prometheus_label_value;
+
+/// The self-contained HTML page of `report` with a tool's own `section` (HTML, e.g. inline
+/// SVG charts) placed before the findings.
+pub fn html_with_section(report: &Report, section: &str) -> String {
+    let page = html::render(report);
+    // Before the findings; at the end if the page's markup ever changes.
+    let marker = "<section>\n<h2 id=\"findings\">";
+    match page.find(marker) {
+        Some(at) => format!("{}{section}{}", &page[..at], &page[at..]),
+        None => page.replace("<footer>", &format!("{section}<footer>")),
+    }
+}
 
 /// An output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]

@@ -65,6 +65,7 @@ pub fn run(
     // chaos-load: one second of load against a server the demo starts on loopback.
     let load = chaos_load::demo::run().context("the chaos-load demo run failed")?;
     let load_json = load.json()?;
+    let load_html = chaos_load::html::render(&load.report, &load.summary);
     let load_md = chaos_load::text::markdown(&load.report, &load.summary, &load.checked);
     sre_cli::output::write_atomic(
         &args.output_dir.join("chaos-load-run.md"),
@@ -80,6 +81,8 @@ pub fn run(
                 analysis_html.clone()
             } else if r.tool == "chaos-load" && format == Format::Json {
                 load_json.clone()
+            } else if r.tool == "chaos-load" && format == Format::Html {
+                load_html.clone()
             } else {
                 sre_render::render(r, format, &RenderOptions::default())?
             };

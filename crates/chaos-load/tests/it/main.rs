@@ -96,6 +96,7 @@ fn table_markdown_and_json_of_an_open_run() {
         chaos_load::text::markdown(&m.report, &m.summary, &m.checked)
     );
     insta::assert_snapshot!("open_json", m.json().expect("json"));
+    insta::assert_snapshot!("open_html", chaos_load::html::render(&m.report, &m.summary));
     // The URL's credentials are not shown.
     assert!(!m.json().expect("json").contains("pw@"));
 }
