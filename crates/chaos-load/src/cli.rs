@@ -142,6 +142,12 @@ pub struct RunArgs {
     /// violation is a critical finding (exit 1)
     #[arg(long = "threshold", value_name = "EXPR", value_parser = Threshold::parse)]
     pub thresholds: Vec<Threshold>,
+    /// Also write Locust's CSVs: PREFIX_stats.csv and PREFIX_stats_history.csv
+    #[arg(long, value_name = "PREFIX")]
+    pub locust_csv: Option<PathBuf>,
+    /// Also write a JMeter JTL CSV with a row per request (grows with the run)
+    #[arg(long, value_name = "FILE")]
+    pub jtl: Option<PathBuf>,
     /// No progress line on stderr
     #[arg(short = 'q', long)]
     pub quiet: bool,
@@ -445,6 +451,15 @@ pub fn plan(a: &RunArgs) -> anyhow::Result<(Plan, Option<f64>)> {
             stop,
             schedule: schedule.map(Arc::new),
             timeout: a.timeout,
+            jtl: a.jtl.as_ref().map(|path| engine::Jtl {
+                path: path.clone(),
+                label: format!(
+                    "{} {}",
+                    a.method.to_ascii_uppercase(),
+                    uri.path_and_query().map_or("/", |p| p.as_str())
+                ),
+                url: crate::shown_url(&a.url),
+            }),
         },
         requested,
     ))
@@ -523,7 +538,28 @@ pub fn measure(a: &RunArgs, progress: bool, signals: bool) -> anyhow::Result<Mea
     if let Some(p) = progress {
         let _ = p.join();
     }
-    Ok(assemble(a, &shape, &outcome, sre_cli::clock::now()))
+    let m = assemble(a, &shape, &outcome, sre_cli::clock::now());
+    if let Some(prefix) = &a.locust_csv {
+        let path = |suffix: &str| {
+            let mut p = prefix.clone().into_os_string();
+            p.push(suffix);
+            PathBuf::from(p)
+        };
+        let name = http::Uri::try_from(a.url.as_str())
+            .ok()
+            .and_then(|u| u.path_and_query().map(|p| p.to_string()))
+            .unwrap_or_else(|| "/".into());
+        sre_cli::output::write_atomic(
+            &path("_stats.csv"),
+            crate::csv::locust_stats(&outcome, &m.summary, &a.method.to_ascii_uppercase(), &name)
+                .as_bytes(),
+        )?;
+        sre_cli::output::write_atomic(
+            &path("_stats_history.csv"),
+            crate::csv::locust_history(&outcome, shape.concurrency).as_bytes(),
+        )?;
+    }
+    Ok(m)
 }
 
 /// What a run was asked to do, for its report.

@@ -330,6 +330,7 @@ pub fn merge(runs: &[Saved]) -> Result<(LoadSummary, Histogram<u64>), String> {
                     failures: 0,
                     mean_ms: 0.0,
                     max_ms: 0.0,
+                    percentiles_ms: Vec::new(),
                     ..p.clone()
                 }));
         }
@@ -344,6 +345,10 @@ pub fn merge(runs: &[Saved]) -> Result<(LoadSummary, Histogram<u64>), String> {
         }
     }
     let mut m = m.ok_or("nothing to merge")?;
+    // Per-second percentiles cannot be added up; the merge keeps none.
+    for p in &mut m.per_second {
+        p.percentiles_ms.clear();
+    }
     let latency = latency.ok_or("nothing to merge")?;
     m.failure_rate = if m.requests > 0 {
         m.failures as f64 / m.requests as f64

@@ -44,6 +44,38 @@ pub struct Plan {
     /// `Some` for the open model.
     pub schedule: Option<Arc<Schedule>>,
     pub timeout: Duration,
+    /// `--jtl`: a JMeter CSV row per request.
+    pub jtl: Option<Jtl>,
+}
+
+/// Where the JTL rows go, and what they name.
+#[derive(Debug, Clone)]
+pub struct Jtl {
+    pub path: std::path::PathBuf,
+    pub label: String,
+    pub url: String,
+}
+
+/// A thread's JTL rows, written to `PATH.part-N` as they fill a buffer.
+struct JtlPart {
+    file: std::fs::File,
+    buf: Vec<u8>,
+    thread: String,
+}
+
+impl JtlPart {
+    fn flush(&mut self) -> std::io::Result<()> {
+        use std::io::Write as _;
+        self.file.write_all(&self.buf)?;
+        self.buf.clear();
+        Ok(())
+    }
+}
+
+fn part_path(jtl: &Jtl, thread: usize) -> std::path::PathBuf {
+    let mut p = jtl.path.clone().into_os_string();
+    p.push(format!(".part-{thread}"));
+    p.into()
 }
 
 /// Counters the progress display reads while the run goes on.
@@ -64,11 +96,15 @@ pub struct Outcome {
     pub dropped: u64,
     /// Stopped by Ctrl-C or SIGTERM before the end.
     pub interrupted: bool,
+    /// When the run started (for the time columns of the CSV reports).
+    pub started_at: std::time::SystemTime,
 }
 
 struct Shared {
     plan: Plan,
     start: Instant,
+    /// `start` as milliseconds since 1970 (JTL time stamps).
+    start_ms: u128,
     /// Requests handed out so far (the budget of `-n`, or the open model's send index).
     issued: AtomicU64,
     stop: Arc<AtomicBool>,
@@ -120,9 +156,13 @@ impl Shared {
 
 /// Runs the plan; `stop` ends it early (Ctrl-C).
 pub fn run(plan: Plan, stop: Arc<AtomicBool>, live: Arc<Live>) -> std::io::Result<Outcome> {
+    let started_at = std::time::SystemTime::now();
     let threads = plan.threads.clamp(1, plan.concurrency.max(1));
     let shared = Arc::new(Shared {
         plan,
+        start_ms: started_at
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis()),
         start: Instant::now(),
         issued: AtomicU64::new(0),
         stop,
@@ -137,7 +177,7 @@ pub fn run(plan: Plan, stop: Arc<AtomicBool>, live: Arc<Live>) -> std::io::Resul
         handles.push(
             std::thread::Builder::new()
                 .name(format!("load-{t}"))
-                .spawn(move || worker_thread(&shared, mine))?,
+                .spawn(move || worker_thread(&shared, mine, t))?,
         );
     }
     let mut recorder = Recorder::default();
@@ -148,6 +188,9 @@ pub fn run(plan: Plan, stop: Arc<AtomicBool>, live: Arc<Live>) -> std::io::Resul
             .map_err(|_| std::io::Error::other("a load worker thread panicked"))??;
         recorder.merge(&r);
         last = last.max(finished);
+    }
+    if let Some(jtl) = &shared.plan.jtl {
+        join_jtl(jtl, threads)?;
     }
     let interrupted = shared.stop.load(Ordering::Relaxed);
     let (due, dropped) = match &shared.plan.schedule {
@@ -180,13 +223,46 @@ pub fn run(plan: Plan, stop: Arc<AtomicBool>, live: Arc<Live>) -> std::io::Resul
         due,
         dropped: if interrupted { 0 } else { dropped },
         interrupted,
+        started_at,
     })
 }
 
-fn worker_thread(shared: &Arc<Shared>, connections: usize) -> std::io::Result<(Recorder, Instant)> {
+/// Writes the JTL file: the header, then every thread's part; atomically (a temporary file
+/// renamed over the target), the parts removed.
+fn join_jtl(jtl: &Jtl, threads: usize) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut tmp = jtl.path.clone().into_os_string();
+    tmp.push(".tmp");
+    let tmp = std::path::PathBuf::from(tmp);
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+    out.write_all(crate::csv::JTL_HEADER.as_bytes())?;
+    for t in 0..threads {
+        let part = part_path(jtl, t);
+        if let Ok(mut f) = std::fs::File::open(&part) {
+            std::io::copy(&mut f, &mut out)?;
+        }
+        let _ = std::fs::remove_file(&part);
+    }
+    out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    std::fs::rename(&tmp, &jtl.path)
+}
+
+fn worker_thread(
+    shared: &Arc<Shared>,
+    connections: usize,
+    index: usize,
+) -> std::io::Result<(Recorder, Instant)> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    let jtl = match &shared.plan.jtl {
+        Some(j) => Some(Rc::new(RefCell::new(JtlPart {
+            file: std::fs::File::create(part_path(j, index))?,
+            buf: Vec::with_capacity(1 << 16),
+            thread: format!("load-{index}"),
+        }))),
+        None => None,
+    };
     let recorder = Rc::new(RefCell::new(Recorder::default()));
     let last = Rc::new(RefCell::new(shared.start));
     let local = tokio::task::LocalSet::new();
@@ -195,21 +271,30 @@ fn worker_thread(shared: &Arc<Shared>, connections: usize) -> std::io::Result<(R
         for _ in 0..connections {
             let (shared, recorder, last) =
                 (Arc::clone(shared), Rc::clone(&recorder), Rc::clone(&last));
+            let jtl = jtl.clone();
             tasks.push(tokio::task::spawn_local(async move {
-                connection(&shared, &recorder, &last).await;
+                connection(&shared, &recorder, &last, jtl.as_deref()).await;
             }));
         }
         for t in tasks {
             let _ = t.await;
         }
     });
+    if let Some(j) = &jtl {
+        j.borrow_mut().flush()?;
+    }
     let r = recorder.borrow().clone();
     let l = *last.borrow();
     Ok((r, l))
 }
 
 /// One connection's loop: take the next request, send it, record.
-async fn connection(shared: &Shared, recorder: &RefCell<Recorder>, last: &RefCell<Instant>) {
+async fn connection(
+    shared: &Shared,
+    recorder: &RefCell<Recorder>,
+    last: &RefCell<Instant>,
+    jtl: Option<&RefCell<JtlPart>>,
+) {
     let target = &shared.plan.target;
     let mut conn: Option<http1::Conn> = None;
     loop {
@@ -228,9 +313,11 @@ async fn connection(shared: &Shared, recorder: &RefCell<Recorder>, last: &RefCel
             break;
         }
         let sent = Instant::now();
+        let mut connect_time = Duration::ZERO;
         let result = tokio::time::timeout(shared.plan.timeout, async {
             if conn.is_none() {
                 conn = Some(http1::connect(target).await?);
+                connect_time = sent.elapsed();
                 recorder.borrow_mut().connections += 1;
             }
             match conn.as_mut() {
@@ -274,6 +361,39 @@ async fn connection(shared: &Shared, recorder: &RefCell<Recorder>, last: &RefCel
                     r.error(kind, at_second);
                     shared.live.failures.fetch_add(1, Ordering::Relaxed);
                 }
+            }
+        }
+        if let (Some(j), Some(spec)) = (jtl, &shared.plan.jtl) {
+            let mut j = j.borrow_mut();
+            let (code, failure) = match &result {
+                Ok(a) => (a.status.to_string(), String::new()),
+                Err(kind) => (kind.as_str().to_string(), kind.as_str().to_string()),
+            };
+            let success = result.as_ref().is_ok_and(|a| a.status < 400);
+            let row = crate::csv::JtlRow {
+                at_ms: shared.start_ms + sent.saturating_duration_since(shared.start).as_millis(),
+                elapsed_ms: done.duration_since(sent).as_millis(),
+                label: &spec.label,
+                code: &code,
+                success,
+                failure: if success {
+                    ""
+                } else if failure.is_empty() {
+                    "HTTP error"
+                } else {
+                    &failure
+                },
+                thread: &j.thread.clone(),
+                bytes: result.as_ref().map_or(0, |a| a.bytes),
+                sent: target.request.len() as u64,
+                threads: shared.plan.concurrency,
+                url: &spec.url,
+                connect_ms: connect_time.as_millis(),
+            };
+            crate::csv::jtl_row(&mut j.buf, &row);
+            if j.buf.len() >= 1 << 16 {
+                // A failed write loses rows, not the run: the count shows in the file.
+                let _ = j.flush();
             }
         }
         shared.live.completed.fetch_add(1, Ordering::Relaxed);

@@ -6,12 +6,14 @@
 //!   coordinated-omission correction.
 //! - [`stats`]: per-thread recorders (HDR histograms, status codes, error kinds, a
 //!   per-second series), merged at the end.
-//! - [`summary`], [`text`], [`html`]: the numbers as reports show them (HTML with charts); [`threshold`]: CI thresholds.
+//! - [`summary`], [`text`], [`html`], [`csv`]: the numbers as reports show them (HTML with
+//!   charts; Locust and JMeter CSVs); [`threshold`]: CI thresholds.
 //! - [`combine`]: `compare` (before/after) and `merge` (several machines).
 //! - [`cli`]: `sre chaos-load run`, `compare`, `merge`; [`demo`]: what `sre demo` runs.
 
 pub mod cli;
 pub mod combine;
+pub mod csv;
 pub mod demo;
 pub mod engine;
 pub mod html;

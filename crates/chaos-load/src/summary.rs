@@ -90,7 +90,17 @@ pub struct PerSecond {
     pub failures: u64,
     pub mean_ms: f64,
     pub max_ms: f64,
+    /// Percentiles of the second's answers (within 20%: log buckets of ratio 1.2), as
+    /// `[p50, p66, p75, p80, p90, p95, p98, p99, p99.9, p99.99]` in ms; empty without
+    /// answers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub percentiles_ms: Vec<f64>,
 }
+
+/// The quantiles of [`PerSecond::percentiles_ms`] (and Locust's history columns).
+pub const SECOND_QUANTILES: [f64; 10] = [
+    0.50, 0.66, 0.75, 0.80, 0.90, 0.95, 0.98, 0.99, 0.999, 0.9999,
+];
 
 /// The whole summary.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -206,6 +216,12 @@ impl LoadSummary {
                     failures: s.failures,
                     mean_ms: ms(s.latency_sum_us.checked_div(s.answers).unwrap_or(0)),
                     max_ms: ms(s.latency_max_us),
+                    percentiles_ms: SECOND_QUANTILES
+                        .iter()
+                        .filter_map(|q| crate::stats::bucket_quantile(&s.buckets, *q))
+                        .map(|us| us.min(s.latency_max_us as f64))
+                        .map(|us| (us / 1000.0 * 1000.0).round() / 1000.0)
+                        .collect(),
                 })
                 .collect(),
             histograms: encode(&r.latency).map(|latency| Histograms {

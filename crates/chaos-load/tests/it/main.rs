@@ -16,6 +16,10 @@ struct T {
 /// A fixed open-model run: 1,000 answers of 1 to 100 ms (a few 503s), 3 resets, some late
 /// sends.
 fn fixed(open: bool) -> chaos_load::cli::Measured {
+    fixed_with_outcome(open).0
+}
+
+fn fixed_with_outcome(open: bool) -> (chaos_load::cli::Measured, Outcome) {
     let args = T::try_parse_from([
         "t",
         "--url",
@@ -54,6 +58,7 @@ fn fixed(open: bool) -> chaos_load::cli::Measured {
         due: if open { 1010 } else { 0 },
         dropped: if open { 7 } else { 0 },
         interrupted: false,
+        started_at: UNIX_EPOCH + Duration::from_secs(1_709_294_400),
     };
     let shape = Shape {
         open,
@@ -62,12 +67,13 @@ fn fixed(open: bool) -> chaos_load::cli::Measured {
         stop: Stop::Duration(Duration::from_secs(10)),
         requested: open.then_some(101.0),
     };
-    assemble(
+    let m = assemble(
         &args.run,
         &shape,
         &outcome,
         UNIX_EPOCH + Duration::from_secs(1_709_294_400),
-    )
+    );
+    (m, outcome)
 }
 
 #[test]
@@ -99,4 +105,39 @@ fn table_markdown_and_json_of_an_open_run() {
     insta::assert_snapshot!("open_html", chaos_load::html::render(&m.report, &m.summary));
     // The URL's credentials are not shown.
     assert!(!m.json().expect("json").contains("pw@"));
+}
+
+#[test]
+fn locust_csvs_of_a_fixed_run() {
+    let (m, outcome) = fixed_with_outcome(false);
+    insta::assert_snapshot!(
+        "locust_stats",
+        chaos_load::csv::locust_stats(&outcome, &m.summary, "GET", "/api?x=1")
+    );
+    insta::assert_snapshot!(
+        "locust_history",
+        chaos_load::csv::locust_history(&outcome, 8)
+    );
+    let mut row = Vec::new();
+    chaos_load::csv::jtl_row(
+        &mut row,
+        &chaos_load::csv::JtlRow {
+            at_ms: 1_709_294_400_000,
+            elapsed_ms: 12,
+            label: "POST /a,b",
+            code: "reset",
+            success: false,
+            failure: "reset",
+            thread: "load-0",
+            bytes: 0,
+            sent: 80,
+            threads: 8,
+            url: "http://h/a,b",
+            connect_ms: 3,
+        },
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&row),
+        "1709294400000,12,\"POST /a,b\",reset,reset,load-0,text,false,reset,0,80,8,8,\"http://h/a,b\",12,0,3\n"
+    );
 }

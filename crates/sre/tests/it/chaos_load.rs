@@ -430,3 +430,120 @@ fn compare_flags_regressions_and_merge_adds_runs_exactly() {
         out.stderr
     );
 }
+
+#[test]
+fn locust_and_jmeter_csvs_have_their_columns_and_every_request() {
+    let ngx = nginx(false);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = sre()
+        .args(["chaos-load", "run", "--url", &format!("{}/", ngx.url())])
+        .args(["-n", "500", "-c", "4", "--threads", "2", "--locust-csv"])
+        .arg(dir.path().join("run"))
+        .arg("--jtl")
+        .arg(dir.path().join("run.jtl"))
+        .run();
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    // Python's csv module reads them as the tools' own readers would: by column name.
+    let python = sre_test_harness::require_program("python3", "python3");
+    let script = r#"
+import csv, json, sys
+d = sys.argv[1]
+def rows(name):
+    with open(d + "/" + name, newline="") as f:
+        r = csv.DictReader(f)
+        return r.fieldnames, list(r)
+out = {}
+for name in ["run_stats.csv", "run_stats_history.csv", "run.jtl"]:
+    cols, rs = rows(name)
+    out[name] = {"columns": cols, "rows": rs}
+print(json.dumps(out))
+"#;
+    let parsed = sre_test_harness::Cli::new(python)
+        .args(["-c", script])
+        .arg(dir.path())
+        .run();
+    assert_eq!(parsed.status, Some(0), "{}", parsed.stderr);
+    let v: Value = serde_json::from_str(&parsed.stdout).expect("JSON");
+    let cols = |name: &str| -> Vec<String> {
+        v[name]["columns"]
+            .as_array()
+            .expect("columns")
+            .iter()
+            .filter_map(|c| c.as_str().map(String::from))
+            .collect()
+    };
+    // Locust 2.x column sets.
+    let pct = [
+        "50%", "66%", "75%", "80%", "90%", "95%", "98%", "99%", "99.9%", "99.99%", "100%",
+    ];
+    let mut stats = vec![
+        "Type",
+        "Name",
+        "Request Count",
+        "Failure Count",
+        "Median Response Time",
+        "Average Response Time",
+        "Min Response Time",
+        "Max Response Time",
+        "Average Content Size",
+        "Requests/s",
+        "Failures/s",
+    ];
+    stats.extend(pct);
+    assert_eq!(cols("run_stats.csv"), stats);
+    let mut history = vec![
+        "Timestamp",
+        "User Count",
+        "Type",
+        "Name",
+        "Requests/s",
+        "Failures/s",
+    ];
+    history.extend(pct);
+    history.extend([
+        "Total Request Count",
+        "Total Failure Count",
+        "Total Median Response Time",
+        "Total Average Response Time",
+        "Total Min Response Time",
+        "Total Max Response Time",
+        "Total Average Content Size",
+    ]);
+    assert_eq!(cols("run_stats_history.csv"), history);
+    let agg = &v["run_stats.csv"]["rows"][1];
+    assert_eq!(
+        (agg["Name"].as_str(), agg["Request Count"].as_str()),
+        (Some("Aggregated"), Some("500"))
+    );
+    let hist = v["run_stats_history.csv"]["rows"].as_array().expect("rows");
+    assert_eq!(hist.last().expect("a second")["Total Request Count"], "500");
+    // JMeter's default JTL columns, a row per request.
+    assert_eq!(
+        cols("run.jtl"),
+        [
+            "timeStamp",
+            "elapsed",
+            "label",
+            "responseCode",
+            "responseMessage",
+            "threadName",
+            "dataType",
+            "success",
+            "failureMessage",
+            "bytes",
+            "sentBytes",
+            "grpThreads",
+            "allThreads",
+            "URL",
+            "Latency",
+            "IdleTime",
+            "Connect",
+        ]
+    );
+    let jtl = v["run.jtl"]["rows"].as_array().expect("rows");
+    assert_eq!(jtl.len(), 500);
+    assert!(jtl
+        .iter()
+        .all(|r| r["responseCode"] == "200" && r["success"] == "true" && r["label"] == "GET /"));
+    assert!(!dir.path().join("run.jtl.part-0").exists());
+}
