@@ -148,6 +148,10 @@ pub struct RunArgs {
     /// Also write a JMeter JTL CSV with a row per request (grows with the run)
     #[arg(long, value_name = "FILE")]
     pub jtl: Option<PathBuf>,
+    /// Serve live Prometheus metrics of the run at http://ADDR/metrics (requests by
+    /// status, errors by kind, a latency histogram), e.g. 0.0.0.0:9464
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<String>,
     /// No progress line on stderr
     #[arg(short = 'q', long)]
     pub quiet: bool,
@@ -451,6 +455,12 @@ pub fn plan(a: &RunArgs) -> anyhow::Result<(Plan, Option<f64>)> {
             stop,
             schedule: schedule.map(Arc::new),
             timeout: a.timeout,
+            metrics: a.metrics_addr.as_ref().map(|_| {
+                Arc::new(crate::metrics::Metrics::new(
+                    &crate::shown_url(&a.url),
+                    a.concurrency,
+                ))
+            }),
             jtl: a.jtl.as_ref().map(|path| engine::Jtl {
                 path: path.clone(),
                 label: format!(
@@ -491,6 +501,12 @@ impl Measured {
 /// run early when `signals`), and checks the thresholds.
 pub fn measure(a: &RunArgs, progress: bool, signals: bool) -> anyhow::Result<Measured> {
     let (plan, requested) = plan(a)?;
+    if let (Some(addr), Some(m)) = (&a.metrics_addr, &plan.metrics) {
+        let local = crate::metrics::serve(addr, Arc::clone(m)).with_context(|| {
+            format!("cannot serve metrics on --metrics-addr {addr}: give a free HOST:PORT, e.g. 0.0.0.0:9464")
+        })?;
+        eprintln!("chaos-load: metrics on http://{local}/metrics");
+    }
     let stop = Arc::new(AtomicBool::new(false));
     // Ctrl-C or SIGTERM: stop sending, finish what is in flight, write the report. (The
     // handler stays for the rest of the process, so only a command that ends after the

@@ -46,6 +46,8 @@ pub struct Plan {
     pub timeout: Duration,
     /// `--jtl`: a JMeter CSV row per request.
     pub jtl: Option<Jtl>,
+    /// `--metrics-addr`: live counters for the Prometheus endpoint.
+    pub metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
 /// Where the JTL rows go, and what they name.
@@ -353,12 +355,22 @@ async fn connection(
                     }
                     r.bytes_in += answer.bytes;
                     r.bytes_out += target.request.len() as u64;
+                    if let Some(m) = &shared.plan.metrics {
+                        let from = match intended {
+                            Some(at) if at < free_since => at,
+                            _ => sent,
+                        };
+                        m.answer(answer.status, done.saturating_duration_since(from));
+                    }
                     if answer.status >= 400 {
                         shared.live.failures.fetch_add(1, Ordering::Relaxed);
                     }
                 }
                 Err(kind) => {
                     r.error(kind, at_second);
+                    if let Some(m) = &shared.plan.metrics {
+                        m.error(kind);
+                    }
                     shared.live.failures.fetch_add(1, Ordering::Relaxed);
                 }
             }

@@ -8,6 +8,7 @@
 //!   per-second series), merged at the end.
 //! - [`summary`], [`text`], [`html`], [`csv`]: the numbers as reports show them (HTML with
 //!   charts; Locust and JMeter CSVs); [`threshold`]: CI thresholds.
+//! - [`metrics`]: `--metrics-addr`, live Prometheus metrics of the run.
 //! - [`combine`]: `compare` (before/after) and `merge` (several machines).
 //! - [`cli`]: `sre chaos-load run`, `compare`, `merge`; [`demo`]: what `sre demo` runs.
 
@@ -18,6 +19,7 @@ pub mod demo;
 pub mod engine;
 pub mod html;
 pub mod http1;
+pub mod metrics;
 pub mod schedule;
 pub mod stats;
 pub mod summary;

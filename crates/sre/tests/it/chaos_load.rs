@@ -547,3 +547,85 @@ print(json.dumps(out))
         .all(|r| r["responseCode"] == "200" && r["success"] == "true" && r["label"] == "GET /"));
     assert!(!dir.path().join("run.jtl.part-0").exists());
 }
+
+#[test]
+fn live_metrics_are_served_during_the_run() {
+    let server = HttpTestServer::start();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    let url = format!("{}/", server.url());
+    let run = std::thread::spawn(move || {
+        sre()
+            .args([
+                "chaos-load",
+                "run",
+                "--url",
+                &url,
+                "--rate",
+                "200",
+                "-d",
+                "3s",
+                "-c",
+                "4",
+            ])
+            .args(["--metrics-addr", &format!("127.0.0.1:{port}"), "-o", "json"])
+            .run()
+    });
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(5)))
+        .build()
+        .into();
+    let scrape = || -> Option<String> {
+        agent
+            .get(&format!("http://127.0.0.1:{port}/metrics"))
+            .call()
+            .ok()
+            .and_then(|mut r| r.body_mut().read_to_string().ok())
+    };
+    let count = |text: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix("chaos_load_requests_total{status=\"200\"} "))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    let mut first = String::new();
+    crate::wait_until(Duration::from_secs(20), "metrics with answers", || {
+        first = scrape().unwrap_or_default();
+        count(&first) > 0
+    });
+    let mut later = String::new();
+    crate::wait_until(Duration::from_secs(20), "the counter to grow", || {
+        later = scrape().unwrap_or_default();
+        count(&later) > count(&first)
+    });
+    assert!(
+        later.contains("chaos_load_request_duration_seconds_bucket{le=\"+Inf\"}"),
+        "{later}"
+    );
+    let promtool = sre_test_harness::program::require_program("promtool", "prometheus");
+    let check = sre_test_harness::Cli::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(later.clone())
+        .run();
+    assert_eq!(
+        check.status,
+        Some(0),
+        "promtool: {}{}",
+        check.stdout,
+        check.stderr
+    );
+    let out = run.join().expect("run");
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains(&format!("metrics on http://127.0.0.1:{port}/metrics")),
+        "{}",
+        out.stderr
+    );
+    // The endpoint's count never passes the report's.
+    let total = json(&out)["summary"]["requests"].as_u64().unwrap_or(0);
+    assert!(count(&later) <= total, "{} > {total}", count(&later));
+}
