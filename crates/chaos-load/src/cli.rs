@@ -210,10 +210,17 @@ fn request_bytes(a: &RunArgs, uri: &http::Uri, host_header: &str) -> anyhow::Res
     let path = uri.path_and_query().map_or("/", |p| p.as_str());
     let mut headers: Vec<(String, String)> = Vec::new();
     for h in &a.headers {
+        // The value may be a secret (Authorization): errors never show it.
         let (name, value) = h
             .split_once(':')
             .filter(|(n, _)| !n.trim().is_empty() && !n.contains(char::is_whitespace))
-            .ok_or_else(|| anyhow::anyhow!("-H `{h}` is not a header: use 'Name: value'"))?;
+            .ok_or_else(|| {
+                let start: String = h
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                    .collect();
+                anyhow::anyhow!("-H `{start}...` is not a header: use 'Name: value'")
+            })?;
         if value.contains(['\r', '\n']) {
             bail!("-H `{name}`: a header value cannot hold a line break");
         }
@@ -241,6 +248,12 @@ fn request_bytes(a: &RunArgs, uri: &http::Uri, host_header: &str) -> anyhow::Res
     if let Some(f) = &a.bearer_token_file {
         let token = std::fs::read_to_string(f)
             .with_context(|| format!("cannot read --bearer-token-file {}", f.display()))?;
+        if token.trim().is_empty() || token.trim().contains(['\r', '\n']) {
+            bail!(
+                "--bearer-token-file {} must hold one token on one line",
+                f.display()
+            );
+        }
         headers.push(("Authorization".into(), format!("Bearer {}", token.trim())));
     }
     if let Some(user) = &a.basic_auth_user {
@@ -367,27 +380,45 @@ fn tls_config(a: &RunArgs) -> anyhow::Result<Arc<rustls::ClientConfig>> {
 
 /// Checks the arguments and builds the plan.
 pub fn plan(a: &RunArgs) -> anyhow::Result<(Plan, Option<f64>)> {
+    let shown = crate::shown_url(&a.url);
     let uri: http::Uri = a.url.parse().map_err(|e| {
         anyhow::anyhow!(
-            "--url `{}` is not a URL ({e}): give e.g. http://127.0.0.1:8080/health",
-            a.url
+            "--url `{shown}` is not a URL ({e}): give e.g. http://127.0.0.1:8080/health"
         )
     })?;
     let https = match uri.scheme_str() {
         Some("http") => false,
         Some("https") => true,
-        _ => bail!("--url `{}` must start with http:// or https://", a.url),
+        _ => bail!("--url `{shown}` must start with http:// or https://"),
     };
+    if uri.authority().is_some_and(|au| au.as_str().contains('@')) {
+        bail!("--url `{shown}` has credentials in it, which chaos-load does not send: use --basic-auth-user USER with the password in SRE_LOAD_PASSWORD");
+    }
     let host = uri
         .host()
-        .ok_or_else(|| anyhow::anyhow!("--url `{}` has no host", a.url))?;
+        .ok_or_else(|| anyhow::anyhow!("--url `{shown}` has no host"))?;
     let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
     let bare = host.trim_start_matches('[').trim_end_matches(']');
-    let addr = (bare, port)
+    let addrs: Vec<std::net::SocketAddr> = (bare, port)
         .to_socket_addrs()
         .with_context(|| format!("cannot resolve {host} (from --url)"))?
-        .next()
-        .ok_or_else(|| anyhow::anyhow!("{host} (from --url) has no address"))?;
+        .collect();
+    if addrs.is_empty() {
+        bail!("{host} (from --url) has no address");
+    }
+    // Zero would never end (or never start); more than 30 days is a typo.
+    const LONGEST: Duration = Duration::from_secs(30 * 86_400);
+    for (flag, d) in [
+        ("-d/--duration", a.duration),
+        ("--timeout", Some(a.timeout)),
+        ("--connect-timeout", Some(a.connect_timeout)),
+    ] {
+        if let Some(d) = d {
+            if d.is_zero() || d > LONGEST {
+                bail!("{flag} must be above 0 and at most 30 days");
+            }
+        }
+    }
     let host_header = match uri.port_u16() {
         Some(p) => format!("{host}:{p}"),
         None => host.to_string(),
@@ -406,16 +437,30 @@ pub fn plan(a: &RunArgs) -> anyhow::Result<(Plan, Option<f64>)> {
         None
     };
     let start_rate = a.rate.as_deref().map(parse_rate).transpose()?;
+    if start_rate.is_some_and(|r| r > 10_000_000.0) {
+        bail!("--rate above 10,000,000/s is beyond any generator: check the number");
+    }
     let schedule = match (&a.stages, start_rate) {
-        (Some(st), r) => Some(Schedule::parse_stages(st, r.unwrap_or(0.0))?),
+        (Some(st), r) => {
+            let s = Schedule::parse_stages(st, r.unwrap_or(0.0))?;
+            if s.duration() > LONGEST {
+                bail!("--stages last more than 30 days: check the durations");
+            }
+            Some(s)
+        }
         (None, Some(r)) => {
             if r <= 0.0 {
                 bail!("--rate must be above 0 (use --stages for a pause)");
             }
-            Some(Schedule::constant(
-                r,
-                a.duration.unwrap_or(Duration::from_secs(10)),
-            ))
+            // With -n, as long as the N sends take at that rate.
+            let length = match (a.requests, a.duration) {
+                (Some(n), _) => Duration::from_secs_f64(n as f64 / r),
+                (None, d) => d.unwrap_or(Duration::from_secs(10)),
+            };
+            if length > LONGEST {
+                bail!("-n at --rate would take more than 30 days: check the numbers");
+            }
+            Some(Schedule::constant(r, length))
         }
         (None, None) => None,
     };
@@ -440,7 +485,7 @@ pub fn plan(a: &RunArgs) -> anyhow::Result<(Plan, Option<f64>)> {
         bail!("--threads must be at least 1");
     }
     let target = Target {
-        addr,
+        addrs,
         tls,
         request: request_bytes(a, &uri, &host_header)?,
         head: a.method.eq_ignore_ascii_case("HEAD"),
@@ -456,18 +501,14 @@ pub fn plan(a: &RunArgs) -> anyhow::Result<(Plan, Option<f64>)> {
             schedule: schedule.map(Arc::new),
             timeout: a.timeout,
             metrics: a.metrics_addr.as_ref().map(|_| {
-                Arc::new(crate::metrics::Metrics::new(
-                    &crate::shown_url(&a.url),
-                    a.concurrency,
-                ))
+                let url = crate::shown_url(&a.url);
+                let without_query = url.split(['?', '#']).next().unwrap_or(&url).to_string();
+                Arc::new(crate::metrics::Metrics::new(&without_query, a.concurrency))
             }),
             jtl: a.jtl.as_ref().map(|path| engine::Jtl {
                 path: path.clone(),
-                label: format!(
-                    "{} {}",
-                    a.method.to_ascii_uppercase(),
-                    uri.path_and_query().map_or("/", |p| p.as_str())
-                ),
+                // The path without the query, which may carry tokens.
+                label: format!("{} {}", a.method.to_ascii_uppercase(), uri.path()),
                 url: crate::shown_url(&a.url),
             }),
         },
@@ -507,19 +548,21 @@ pub fn measure(a: &RunArgs, progress: bool, signals: bool) -> anyhow::Result<Mea
         })?;
         eprintln!("chaos-load: metrics on http://{local}/metrics");
     }
-    let stop = Arc::new(AtomicBool::new(false));
-    // Ctrl-C or SIGTERM: stop sending, finish what is in flight, write the report. (The
-    // handler stays for the rest of the process, so only a command that ends after the
-    // report installs it.)
+    let stop = engine::StopSignal::new();
+    // Ctrl-C or SIGTERM: stop at once (requests in flight are abandoned) and write the
+    // report of what ran; a second one ends the process (exit 130). The handler stays for
+    // the rest of the process, so only a command that ends after the report installs it.
     if signals {
-        let stop = Arc::clone(&stop);
+        let stop = stop.clone();
         std::thread::spawn(move || {
             if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
             {
                 rt.block_on(sre_cli::signal::terminated());
-                stop.store(true, Ordering::Relaxed);
+                stop.stop();
+                rt.block_on(sre_cli::signal::terminated());
+                std::process::exit(130);
             }
         });
     }
@@ -545,11 +588,15 @@ pub fn measure(a: &RunArgs, progress: bool, signals: bool) -> anyhow::Result<Mea
     let shape = Shape {
         open: plan.schedule.is_some(),
         concurrency: plan.concurrency,
-        threads: plan.threads,
+        // The engine never runs more threads than connections.
+        threads: plan.threads.min(plan.concurrency),
         stop: plan.stop,
         requested,
     };
     let outcome = engine::run(plan, stop, Arc::clone(&live)).context("the load run failed")?;
+    if let Some(e) = &outcome.jtl_error {
+        eprintln!("chaos-load: --jtl: {e}");
+    }
     done.store(true, Ordering::Relaxed);
     if let Some(p) = progress {
         let _ = p.join();
@@ -561,10 +608,9 @@ pub fn measure(a: &RunArgs, progress: bool, signals: bool) -> anyhow::Result<Mea
             p.push(suffix);
             PathBuf::from(p)
         };
+        // The path without the query, which may carry tokens.
         let name = http::Uri::try_from(a.url.as_str())
-            .ok()
-            .and_then(|u| u.path_and_query().map(|p| p.to_string()))
-            .unwrap_or_else(|| "/".into());
+            .map_or_else(|_| "/".into(), |u| u.path().to_string());
         sre_cli::output::write_atomic(
             &path("_stats.csv"),
             crate::csv::locust_stats(&outcome, &m.summary, &a.method.to_ascii_uppercase(), &name)
@@ -632,6 +678,9 @@ pub fn assemble(
         if let Some(f) = c.finding(&crate::shown_url(&a.url)) {
             report.push(f);
         }
+    }
+    if let Some(e) = &outcome.jtl_error {
+        report.error("jtl", e.clone());
     }
     if outcome.interrupted {
         report.error(

@@ -62,15 +62,22 @@ pub struct Jtl {
 struct JtlPart {
     file: std::fs::File,
     buf: Vec<u8>,
+    rows: u64,
+    /// Rows that could not be written.
+    lost: u64,
     thread: String,
 }
 
 impl JtlPart {
-    fn flush(&mut self) -> std::io::Result<()> {
+    /// Writes the buffered rows; on failure they are counted as lost, never retried (the
+    /// buffer stays bounded and the run goes on).
+    fn flush(&mut self) {
         use std::io::Write as _;
-        self.file.write_all(&self.buf)?;
+        if self.file.write_all(&self.buf).is_err() {
+            self.lost += self.rows;
+        }
         self.buf.clear();
-        Ok(())
+        self.rows = 0;
     }
 }
 
@@ -100,10 +107,14 @@ pub struct Outcome {
     pub interrupted: bool,
     /// When the run started (for the time columns of the CSV reports).
     pub started_at: std::time::SystemTime,
+    /// Why the JTL file is incomplete or missing, if it is.
+    pub jtl_error: Option<String>,
 }
 
 struct Shared {
     plan: Plan,
+    /// Turns true on Ctrl-C: sleeping and in-flight requests stop at once.
+    stop_rx: tokio::sync::watch::Receiver<bool>,
     start: Instant,
     /// `start` as milliseconds since 1970 (JTL time stamps).
     start_ms: u128,
@@ -137,7 +148,12 @@ impl Shared {
         match &self.plan.schedule {
             Some(s) => {
                 let at = self.start + s.offset(k)?;
-                if self.deadline().is_some_and(|d| at >= d) {
+                // Nothing is sent once the run's time is up, however much is still due:
+                // what is left counts as dropped.
+                if self
+                    .deadline()
+                    .is_some_and(|d| at >= d || Instant::now() >= d)
+                {
                     return None;
                 }
                 Some(Some(at))
@@ -156,8 +172,37 @@ impl Shared {
     }
 }
 
+/// Ends a run early (Ctrl-C): the flag is checked before each request, the channel wakes
+/// connections that sleep or wait for an answer.
+#[derive(Debug, Clone)]
+pub struct StopSignal {
+    pub flag: Arc<AtomicBool>,
+    pub tx: Arc<tokio::sync::watch::Sender<bool>>,
+}
+
+impl StopSignal {
+    pub fn new() -> StopSignal {
+        StopSignal {
+            flag: Arc::new(AtomicBool::new(false)),
+            tx: Arc::new(tokio::sync::watch::channel(false).0),
+        }
+    }
+
+    /// Stops the run.
+    pub fn stop(&self) {
+        self.flag.store(true, Ordering::Relaxed);
+        self.tx.send_replace(true);
+    }
+}
+
+impl Default for StopSignal {
+    fn default() -> Self {
+        StopSignal::new()
+    }
+}
+
 /// Runs the plan; `stop` ends it early (Ctrl-C).
-pub fn run(plan: Plan, stop: Arc<AtomicBool>, live: Arc<Live>) -> std::io::Result<Outcome> {
+pub fn run(plan: Plan, stop: StopSignal, live: Arc<Live>) -> std::io::Result<Outcome> {
     let started_at = std::time::SystemTime::now();
     let threads = plan.threads.clamp(1, plan.concurrency.max(1));
     let shared = Arc::new(Shared {
@@ -167,7 +212,8 @@ pub fn run(plan: Plan, stop: Arc<AtomicBool>, live: Arc<Live>) -> std::io::Resul
             .map_or(0, |d| d.as_millis()),
         start: Instant::now(),
         issued: AtomicU64::new(0),
-        stop,
+        stop_rx: stop.tx.subscribe(),
+        stop: stop.flag,
         live,
     });
     let mut handles = Vec::with_capacity(threads);
@@ -184,15 +230,21 @@ pub fn run(plan: Plan, stop: Arc<AtomicBool>, live: Arc<Live>) -> std::io::Resul
     }
     let mut recorder = Recorder::default();
     let mut last = shared.start;
+    let mut jtl_lost = 0;
     for h in handles {
-        let (r, finished) = h
+        let (r, finished, lost) = h
             .join()
             .map_err(|_| std::io::Error::other("a load worker thread panicked"))??;
         recorder.merge(&r);
         last = last.max(finished);
+        jtl_lost += lost;
     }
+    let mut jtl_error = (jtl_lost > 0)
+        .then(|| format!("{jtl_lost} JTL rows could not be written (disk full or not writable?)"));
     if let Some(jtl) = &shared.plan.jtl {
-        join_jtl(jtl, threads)?;
+        if let Err(e) = join_jtl(jtl, threads) {
+            jtl_error = Some(format!("cannot write {}: {e}", jtl.path.display()));
+        }
     }
     let interrupted = shared.stop.load(Ordering::Relaxed);
     let (due, dropped) = match &shared.plan.schedule {
@@ -200,6 +252,12 @@ pub fn run(plan: Plan, stop: Arc<AtomicBool>, live: Arc<Live>) -> std::io::Resul
             let due = match shared.plan.stop {
                 Stop::Requests(n) => s.total_sends().min(n),
                 Stop::Duration(d) => {
+                    // Interrupted: what was due until then.
+                    let d = if interrupted {
+                        d.min(last.saturating_duration_since(shared.start))
+                    } else {
+                        d
+                    };
                     // Sends due before the end of the run: the first k due at or after
                     // `d` (offsets only grow with k, so a binary search finds it).
                     let (mut lo, mut hi) = (0, s.total_sends());
@@ -223,9 +281,10 @@ pub fn run(plan: Plan, stop: Arc<AtomicBool>, live: Arc<Live>) -> std::io::Resul
         recorder,
         elapsed: last.saturating_duration_since(shared.start),
         due,
-        dropped: if interrupted { 0 } else { dropped },
+        dropped,
         interrupted,
         started_at,
+        jtl_error,
     })
 }
 
@@ -253,7 +312,7 @@ fn worker_thread(
     shared: &Arc<Shared>,
     connections: usize,
     index: usize,
-) -> std::io::Result<(Recorder, Instant)> {
+) -> std::io::Result<(Recorder, Instant, u64)> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -261,6 +320,8 @@ fn worker_thread(
         Some(j) => Some(Rc::new(RefCell::new(JtlPart {
             file: std::fs::File::create(part_path(j, index))?,
             buf: Vec::with_capacity(1 << 16),
+            rows: 0,
+            lost: 0,
             thread: format!("load-{index}"),
         }))),
         None => None,
@@ -282,12 +343,17 @@ fn worker_thread(
             let _ = t.await;
         }
     });
-    if let Some(j) = &jtl {
-        j.borrow_mut().flush()?;
-    }
+    let lost = match &jtl {
+        Some(j) => {
+            let mut j = j.borrow_mut();
+            j.flush();
+            j.lost
+        }
+        None => 0,
+    };
     let r = recorder.borrow().clone();
     let l = *last.borrow();
-    Ok((r, l))
+    Ok((r, l, lost))
 }
 
 /// One connection's loop: take the next request, send it, record.
@@ -308,27 +374,48 @@ async fn connection(
         let Some(intended) = shared.next() else {
             break;
         };
+        let mut stop_rx = shared.stop_rx.clone();
         if let Some(at) = intended {
-            tokio::time::sleep_until(at.into()).await;
+            tokio::select! {
+                _ = tokio::time::sleep_until(at.into()) => {}
+                _ = stop_rx.wait_for(|s| *s) => break,
+            }
         }
         if shared.stop.load(Ordering::Relaxed) {
             break;
         }
         let sent = Instant::now();
         let mut connect_time = Duration::ZERO;
-        let result = tokio::time::timeout(shared.plan.timeout, async {
+        let exchange = tokio::time::timeout(shared.plan.timeout, async {
+            let reused = conn.is_some();
             if conn.is_none() {
                 conn = Some(http1::connect(target).await?);
                 connect_time = sent.elapsed();
                 recorder.borrow_mut().connections += 1;
             }
-            match conn.as_mut() {
-                Some(c) => c.exchange(target).await,
-                None => Err(ErrorKind::Connect),
+            let Some(c) = conn.as_mut() else {
+                return Err(ErrorKind::Connect);
+            };
+            let before = c.received;
+            match c.exchange(target).await {
+                // A kept-alive connection the server closed while it was idle fails before
+                // any byte of an answer: that is not the server failing the request.
+                // Reconnect and send it again, once (as browsers and HTTP clients do).
+                Err(ErrorKind::Reset) if reused && c.received == before => {
+                    let mut fresh = http1::connect(target).await?;
+                    recorder.borrow_mut().connections += 1;
+                    let answer = fresh.exchange(target).await;
+                    conn = Some(fresh);
+                    answer
+                }
+                other => other,
             }
-        })
-        .await
-        .unwrap_or(Err(ErrorKind::Timeout));
+        });
+        let result = tokio::select! {
+            r = exchange => r.unwrap_or(Err(ErrorKind::Timeout)),
+            // Ctrl-C: the request in flight is abandoned, not counted.
+            _ = stop_rx.wait_for(|s| *s) => break,
+        };
         let done = Instant::now();
         let at_second = shared.second(done);
         {
@@ -403,9 +490,9 @@ async fn connection(
                 connect_ms: connect_time.as_millis(),
             };
             crate::csv::jtl_row(&mut j.buf, &row);
+            j.rows += 1;
             if j.buf.len() >= 1 << 16 {
-                // A failed write loses rows, not the run: the count shows in the file.
-                let _ = j.flush();
+                j.flush();
             }
         }
         shared.live.completed.fetch_add(1, Ordering::Relaxed);

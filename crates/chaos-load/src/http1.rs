@@ -21,9 +21,10 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 
 /// Where and how to connect, and the request, serialized once.
-#[derive(Debug)]
 pub struct Target {
-    pub addr: SocketAddr,
+    /// The host's addresses, tried in order while they refuse (`localhost` may resolve to
+    /// `::1` first while the server listens on 127.0.0.1 only).
+    pub addrs: Vec<SocketAddr>,
     /// TLS server name and configuration, for `https`.
     pub tls: Option<(
         rustls::pki_types::ServerName<'static>,
@@ -35,6 +36,19 @@ pub struct Target {
     /// `--no-keepalive`: a new connection per request.
     pub close: bool,
     pub connect_timeout: Duration,
+}
+
+// Not derived: the request holds the Authorization header.
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Target")
+            .field("addrs", &self.addrs)
+            .field("tls", &self.tls.is_some())
+            .field("request_bytes", &self.request.len())
+            .field("head", &self.head)
+            .field("close", &self.close)
+            .finish()
+    }
 }
 
 /// A plain or TLS stream.
@@ -98,6 +112,9 @@ pub struct Conn {
     end: usize,
     /// The connection must not be reused (the server said close, or the body ran to EOF).
     pub closed: bool,
+    /// Bytes received so far (to tell a connection the server closed while it was idle:
+    /// its next exchange fails before any byte arrives).
+    pub received: u64,
 }
 
 const BUF: usize = 16 * 1024;
@@ -115,14 +132,21 @@ fn kind_of(e: &io::Error) -> ErrorKind {
 
 /// Opens a connection (and the TLS session), within `--connect-timeout`.
 pub async fn connect(t: &Target) -> Result<Conn, ErrorKind> {
-    let tcp = match tokio::time::timeout(t.connect_timeout, TcpStream::connect(t.addr)).await {
-        Err(_) => return Err(ErrorKind::ConnectTimeout),
-        Ok(Err(e)) if e.kind() == io::ErrorKind::ConnectionRefused => {
-            return Err(ErrorKind::ConnectRefused)
+    let mut tcp = Err(ErrorKind::Connect);
+    for addr in &t.addrs {
+        tcp = match tokio::time::timeout(t.connect_timeout, TcpStream::connect(addr)).await {
+            Err(_) => Err(ErrorKind::ConnectTimeout),
+            Ok(Err(e)) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                Err(ErrorKind::ConnectRefused)
+            }
+            Ok(Err(_)) => Err(ErrorKind::Connect),
+            Ok(Ok(s)) => Ok(s),
+        };
+        if !matches!(tcp, Err(ErrorKind::ConnectRefused)) {
+            break;
         }
-        Ok(Err(_)) => return Err(ErrorKind::Connect),
-        Ok(Ok(s)) => s,
-    };
+    }
+    let tcp = tcp?;
     // Requests are small and sent whole: never wait for more to fill a segment.
     let _ = tcp.set_nodelay(true);
     let stream = match &t.tls {
@@ -144,6 +168,7 @@ pub async fn connect(t: &Target) -> Result<Conn, ErrorKind> {
         start: 0,
         end: 0,
         closed: false,
+        received: 0,
     })
 }
 
@@ -166,6 +191,7 @@ impl Conn {
         }
         let n = self.stream.read(&mut self.buf[self.end..]).await?;
         self.end += n;
+        self.received += n as u64;
         Ok(n)
     }
 
@@ -215,17 +241,24 @@ impl Conn {
     async fn read_answer(&mut self, head_only: bool) -> io::Result<Answer> {
         loop {
             let (status, head_len, length, chunked, close) = loop {
-                let mut headers = [httparse::EMPTY_HEADER; 64];
+                let mut headers = [httparse::EMPTY_HEADER; 128];
                 let mut resp = httparse::Response::new(&mut headers);
                 match resp.parse(&self.buf[self.start..self.end]) {
                     Ok(httparse::Status::Complete(n)) => {
-                        let mut length = None;
+                        let mut length: Option<u64> = None;
                         let (mut chunked, mut close) = (false, resp.version == Some(0));
                         for h in resp.headers.iter() {
                             if h.name.eq_ignore_ascii_case("content-length") {
-                                length = std::str::from_utf8(h.value)
+                                // A length that does not parse, or two that disagree, make
+                                // the framing unknowable: refuse the answer (RFC 9112 6.3).
+                                let v = std::str::from_utf8(h.value)
                                     .ok()
-                                    .and_then(|v| v.trim().parse::<u64>().ok());
+                                    .and_then(|v| v.trim().parse::<u64>().ok())
+                                    .ok_or(io::ErrorKind::InvalidData)?;
+                                if length.is_some_and(|l| l != v) {
+                                    return Err(io::ErrorKind::InvalidData.into());
+                                }
+                                length = Some(v);
                             } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
                                 chunked = h
                                     .value
@@ -247,6 +280,14 @@ impl Conn {
                 }
             };
             self.start += head_len;
+            if status == 101 {
+                // Switching protocols: what follows is not HTTP; count it and let go.
+                self.closed = true;
+                return Ok(Answer {
+                    status,
+                    bytes: head_len as u64,
+                });
+            }
             if (100..200).contains(&status) {
                 // An interim answer (100 Continue): the real one follows.
                 continue;
@@ -275,8 +316,13 @@ impl Conn {
                         }
                         break;
                     }
-                    self.skip(size + 2).await?;
-                    bytes += size + 2;
+                    self.skip(size).await?;
+                    // The chunk's data ends with CRLF.
+                    let (a, b) = self.line().await?;
+                    if a != b {
+                        return Err(io::ErrorKind::InvalidData.into());
+                    }
+                    bytes = bytes.saturating_add(size).saturating_add(2);
                 }
             } else if let Some(n) = length {
                 self.skip(n).await?;
@@ -299,6 +345,10 @@ impl Conn {
             if self.start == self.end {
                 self.start = 0;
                 self.end = 0;
+            } else {
+                // Bytes after a whole answer to a single request: the server is confused
+                // (or pipelining answers nobody asked for); do not read them as the next.
+                self.closed = true;
             }
             return Ok(Answer { status, bytes });
         }
@@ -332,7 +382,7 @@ mod tests {
 
     fn target(addr: SocketAddr, head: bool) -> Target {
         Target {
-            addr,
+            addrs: vec![addr],
             tls: None,
             request: b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
             head,
@@ -397,6 +447,41 @@ mod tests {
             connect(&t_at(port)).await,
             Err(ErrorKind::ConnectRefused)
         ));
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn bad_lengths_chunks_and_leftovers() {
+        for bad in [
+            &b"HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\n"[..],
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nokX\r\n0\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFFF\r\n",
+        ] {
+            let addr = server(vec![vec![bad]]).await;
+            let mut c = connect(&t_at(addr)).await.expect("connect");
+            assert_eq!(
+                c.exchange(&t_at(addr)).await,
+                Err(ErrorKind::InvalidResponse),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        // Bytes after the answer: counted, and the connection is not reused.
+        let addr = server(vec![vec![
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokEXTRA",
+        ]])
+        .await;
+        let mut c = connect(&t_at(addr)).await.expect("connect");
+        assert_eq!(c.exchange(&t_at(addr)).await.map(|a| a.status), Ok(200));
+        assert!(c.closed);
+        // 101 ends the HTTP conversation.
+        let addr = server(vec![vec![
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n",
+        ]])
+        .await;
+        let mut c = connect(&t_at(addr)).await.expect("connect");
+        assert_eq!(c.exchange(&t_at(addr)).await.map(|a| a.status), Ok(101));
+        assert!(c.closed);
     }
 
     fn t_at(addr: SocketAddr) -> Target {

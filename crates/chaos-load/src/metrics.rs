@@ -34,7 +34,7 @@ pub struct Metrics {
 impl Metrics {
     pub fn new(url: &str, connections: usize) -> Metrics {
         Metrics {
-            status: (0..600).map(|_| AtomicU64::new(0)).collect(),
+            status: (0..1000).map(|_| AtomicU64::new(0)).collect(),
             errors: std::array::from_fn(|_| AtomicU64::new(0)),
             buckets: std::array::from_fn(|_| AtomicU64::new(0)),
             sum_us: AtomicU64::new(0),

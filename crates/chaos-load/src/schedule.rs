@@ -135,6 +135,10 @@ impl Schedule {
     /// When the k-th send (from 0) is due, from the start; `None` once the schedule is over.
     pub fn offset(&self, k: u64) -> Option<Duration> {
         // Send k is due when N(t) = k: a constant rate R sends at 0, 1/R, 2/R, ...
+        // `total_sends` decides where the schedule ends, so both always agree.
+        if k >= self.total_sends() {
+            return None;
+        }
         let n = k as f64;
         for s in &self.stages {
             let in_stage = (s.r0 + s.r1) / 2.0 * s.len;
@@ -146,10 +150,15 @@ impl Schedule {
                     }
                     m / s.r0
                 } else {
-                    // m = r0 t + a t^2 with a = (r1 - r0) / (2 len).
+                    // m = r0 t + a t^2 with a = (r1 - r0) / (2 len), solved in the form
+                    // that stays precise when r1 is close to r0: t = 2m / (r0 + sqrt(D)).
                     let a = (s.r1 - s.r0) / (2.0 * s.len);
-                    let disc = s.r0 * s.r0 + 4.0 * a * m;
-                    (-s.r0 + disc.max(0.0).sqrt()) / (2.0 * a)
+                    let root = (s.r0 * s.r0 + 4.0 * a * m).max(0.0).sqrt();
+                    if s.r0 + root > 0.0 {
+                        2.0 * m / (s.r0 + root)
+                    } else {
+                        0.0
+                    }
                 };
                 let t = t.clamp(0.0, s.len);
                 return Some(Duration::from_secs_f64(s.start + t));

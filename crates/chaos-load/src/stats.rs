@@ -122,7 +122,7 @@ pub struct Recorder {
     pub latency: Histogram<u64>,
     /// Open model only: from the actual send, as a tool without correction reports it.
     pub uncorrected: Histogram<u64>,
-    /// Answers per status code (index = code, 100..=599).
+    /// Answers per status code (index = code, 100..=999 as httparse accepts).
     pub status: Vec<u64>,
     pub errors: [u64; ErrorKind::ALL.len()],
     pub bytes_in: u64,
@@ -151,7 +151,7 @@ impl Default for Recorder {
         Recorder {
             latency: histogram(),
             uncorrected: histogram(),
-            status: vec![0; 600],
+            status: vec![0; 1000],
             errors: [0; ErrorKind::ALL.len()],
             bytes_in: 0,
             bytes_out: 0,

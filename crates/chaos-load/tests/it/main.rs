@@ -59,6 +59,7 @@ fn fixed_with_outcome(open: bool) -> (chaos_load::cli::Measured, Outcome) {
         dropped: if open { 7 } else { 0 },
         interrupted: false,
         started_at: UNIX_EPOCH + Duration::from_secs(1_709_294_400),
+        jtl_error: None,
     };
     let shape = Shape {
         open,
@@ -140,4 +141,47 @@ fn locust_csvs_of_a_fixed_run() {
         String::from_utf8_lossy(&row),
         "1709294400000,12,\"POST /a,b\",reset,reset,load-0,text,false,reset,0,80,8,8,\"http://h/a,b\",12,0,3\n"
     );
+}
+
+/// A server that answers one request per connection and then closes it, without saying
+/// `Connection: close` (as a server with a short keep-alive timeout looks to a client).
+fn closing_server() -> std::net::SocketAddr {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let mut have = Vec::new();
+            while !have.windows(4).any(|w| w == b"\r\n\r\n") {
+                match s.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => have.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+            let _ = s.flush();
+            // Wait until the client has read the answer, then close.
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    });
+    addr
+}
+
+#[test]
+fn a_keepalive_connection_closed_while_idle_is_reopened_not_counted_as_an_error() {
+    let addr = closing_server();
+    let url = format!("http://{addr}/");
+    let args = T::try_parse_from(["t", "--url", &url, "-n", "20", "-c", "1", "--threads", "1"])
+        .expect("args");
+    let m = chaos_load::cli::measure(&args.run, false, false).expect("run");
+    assert_eq!(
+        m.summary.status_codes.get("200"),
+        Some(&20),
+        "{:?}",
+        m.summary
+    );
+    assert!(m.summary.errors.is_empty(), "{:?}", m.summary.errors);
+    assert_eq!(m.summary.connections, 20);
 }

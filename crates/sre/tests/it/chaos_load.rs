@@ -26,6 +26,12 @@ fn requests_sent_are_the_requests_nginx_logged() {
     assert_eq!(s["statusCodes"]["200"], 3000, "{s}");
     assert_eq!(s["failures"], 0);
     assert_eq!(s["connections"], 16, "keep-alive: one connection each");
+    // nginx logs a request just after answering it: wait for the log to catch up.
+    crate::wait_until(
+        Duration::from_secs(10),
+        "nginx to log 3000 requests",
+        || nginx_requests(&ngx) >= 3000,
+    );
     assert_eq!(nginx_requests(&ngx), 3000);
     // The shared contract is there too.
     assert_eq!(v["schemaVersion"], "1");
@@ -50,6 +56,11 @@ fn requests_sent_are_the_requests_nginx_logged() {
         (Some(200), Some(200)),
         "{s}"
     );
+    crate::wait_until(
+        Duration::from_secs(10),
+        "nginx to log 3200 requests",
+        || nginx_requests(&ngx) >= 3200,
+    );
     assert_eq!(nginx_requests(&ngx), 3200);
 
     // A duration run stops on time and counts what nginx logged.
@@ -62,9 +73,24 @@ fn requests_sent_are_the_requests_nginx_logged() {
     let s = json(&out)["summary"].clone();
     let sent = s["requests"].as_u64().unwrap_or(0);
     assert!(sent > 0);
-    assert_eq!(nginx_requests(&ngx) - before, sent as usize);
     let secs = s["durationSeconds"].as_f64().unwrap_or(0.0);
     assert!((0.9..5.0).contains(&secs), "{secs}");
+    crate::wait_until(Duration::from_secs(10), "nginx to log the run", || {
+        nginx_requests(&ngx) - before >= sent as usize
+    });
+    assert_eq!(nginx_requests(&ngx) - before, sent as usize);
+    // HEAD: answers without a body, read as such.
+    let out = sre()
+        .args(["chaos-load", "run", "--url", &format!("{}/", ngx.url())])
+        .args(["-n", "50", "-c", "2", "-m", "HEAD", "-o", "json"])
+        .run();
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    let h = json(&out)["summary"].clone();
+    assert_eq!(
+        (h["statusCodes"]["200"].as_u64(), h["connections"].as_u64()),
+        (Some(50), Some(2)),
+        "{h}"
+    );
 }
 
 #[test]
@@ -628,4 +654,147 @@ fn live_metrics_are_served_during_the_run() {
     // The endpoint's count never passes the report's.
     let total = json(&out)["summary"]["requests"].as_u64().unwrap_or(0);
     assert!(count(&later) <= total, "{} > {total}", count(&later));
+}
+
+#[test]
+fn the_open_model_stops_on_time_and_counts_what_it_dropped() {
+    let server = HttpTestServer::start();
+    let url = format!("{}/", server.url());
+    let run = std::thread::spawn(move || {
+        sre()
+            .args([
+                "chaos-load",
+                "run",
+                "--url",
+                &url,
+                "--rate",
+                "100",
+                "-d",
+                "2s",
+                "-c",
+                "1",
+            ])
+            .args(["--timeout", "1s", "-o", "json"])
+            .run()
+    });
+    crate::wait_until(Duration::from_secs(20), "the run to get going", || {
+        server.answered() >= 20
+    });
+    // The server stalls past the end of the run: sends pile up, and are dropped at 2 s.
+    server.stall(Duration::from_secs(6));
+    let out = run.join().expect("run");
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    let s = json(&out)["summary"].clone();
+    let rate = &s["rate"];
+    assert_eq!(rate["due"], 200, "{rate}");
+    assert!(rate["dropped"].as_u64().is_some_and(|d| d > 50), "{rate}");
+    assert_eq!(
+        s["requests"].as_u64().unwrap_or(0) + rate["dropped"].as_u64().unwrap_or(0),
+        200,
+        "{s}"
+    );
+    // It ended at about 2 s (plus at most the 1 s timeout of the request in flight), not
+    // when the stall was over.
+    assert!(
+        s["durationSeconds"].as_f64().is_some_and(|d| d < 4.5),
+        "{s}"
+    );
+    assert!(
+        s["errors"]["timeout"].as_u64().is_some_and(|n| n >= 1),
+        "{s}"
+    );
+
+    // -n with --rate: exactly N sends, at that rate (on a server that is not stalled).
+    let server = HttpTestServer::start();
+    let out = sre()
+        .args(["chaos-load", "run", "--url", &format!("{}/", server.url())])
+        .args(["-n", "30", "--rate", "100", "-c", "2", "-o", "json"])
+        .run();
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    let s = json(&out)["summary"].clone();
+    assert_eq!(
+        (s["requests"].as_u64(), s["rate"]["due"].as_u64()),
+        (Some(30), Some(30)),
+        "{s}"
+    );
+    // Stages: a ramp from 0 to 200/s over a second and back: 200 sends in all.
+    let out = sre()
+        .args(["chaos-load", "run", "--url", &format!("{}/", server.url())])
+        .args(["--stages", "1s:200,1s:0", "-c", "4", "-o", "json"])
+        .run();
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    let s = json(&out)["summary"].clone();
+    assert_eq!(
+        (s["requests"].as_u64(), s["rate"]["due"].as_u64()),
+        (Some(200), Some(200)),
+        "{s}"
+    );
+}
+
+#[test]
+fn basic_auth_bodies_and_timeouts() {
+    let server = HttpTestServer::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let body = dir.path().join("body.json");
+    std::fs::write(&body, "{\"n\": 12345}").expect("body");
+    let out = sre()
+        .env("SRE_LOAD_PASSWORD", "pa55w0rd")
+        .args(["chaos-load", "run", "--url", &format!("{}/", server.url())])
+        .args([
+            "-n",
+            "2",
+            "-c",
+            "1",
+            "-m",
+            "PUT",
+            "--basic-auth-user",
+            "alice",
+            "--body-file",
+        ])
+        .arg(&body)
+        .run();
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    let h = server.last_headers();
+    let get = |k: &str| h.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    // base64("alice:pa55w0rd")
+    assert_eq!(
+        get("authorization").as_deref(),
+        Some("Basic YWxpY2U6cGE1NXcwcmQ=")
+    );
+    assert_eq!(get("content-length").as_deref(), Some("12"));
+    assert!(!out.stdout.contains("pa55w0rd") && !out.stderr.contains("pa55w0rd"));
+    // Without the password: exit 2, naming the variable.
+    let out = sre()
+        .args(["chaos-load", "run", "--url", &format!("{}/", server.url())])
+        .args(["-n", "1", "--basic-auth-user", "alice"])
+        .run();
+    assert_eq!(out.status, Some(2));
+    assert!(out.stderr.contains("SRE_LOAD_PASSWORD"), "{}", out.stderr);
+    // Credentials in the URL are refused, and not echoed.
+    let out = sre()
+        .args([
+            "chaos-load",
+            "run",
+            "--url",
+            &server.url().replace("http://", "http://bob:hunter2@"),
+        ])
+        .run();
+    assert_eq!(out.status, Some(2));
+    assert!(
+        out.stderr.contains("--basic-auth-user") && !out.stderr.contains("hunter2"),
+        "{}",
+        out.stderr
+    );
+    // A request slower than --timeout is a timeout.
+    let out = sre()
+        .args([
+            "chaos-load",
+            "run",
+            "--url",
+            &format!("{}/delay/2000", server.url()),
+        ])
+        .args(["-n", "2", "-c", "1", "--timeout", "200ms", "-o", "json"])
+        .run();
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    assert_eq!(json(&out)["summary"]["errors"]["timeout"], 2);
 }
