@@ -130,8 +130,12 @@ pub struct RunArgs {
     #[arg(long, value_name = "DURATION", value_parser = sre_cli::units::duration_arg, default_value = "10s")]
     pub connect_timeout: Duration,
     /// Open a new connection for every request (`Connection: close`)
-    #[arg(long)]
+    #[arg(long, conflicts_with = "http2")]
     pub no_keepalive: bool,
+    /// Speak HTTP/2: negotiated with ALPN over https://, with prior knowledge (h2c) over
+    /// http://; one stream at a time on each connection
+    #[arg(long)]
+    pub http2: bool,
     /// PEM file of the CA that signed the server's certificate (instead of the system's)
     #[arg(long, value_name = "FILE")]
     pub ca_file: Option<PathBuf>,
@@ -202,7 +206,12 @@ pub fn run(
 }
 
 /// The request line, headers and body, serialized once.
-fn request_bytes(a: &RunArgs, uri: &http::Uri, host_header: &str) -> anyhow::Result<Vec<u8>> {
+/// The request, serialized once for HTTP/1.1, and in parts for HTTP/2.
+fn request_bytes(
+    a: &RunArgs,
+    uri: &http::Uri,
+    host_header: &str,
+) -> anyhow::Result<(Vec<u8>, Option<crate::h2::Request>)> {
     let method = a.method.to_ascii_uppercase();
     if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()) {
         bail!("-m/--method `{}` is not an HTTP method: use GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS", a.method);
@@ -290,7 +299,49 @@ fn request_bytes(a: &RunArgs, uri: &http::Uri, host_header: &str) -> anyhow::Res
     text.push_str("\r\n");
     let mut bytes = text.into_bytes();
     bytes.extend_from_slice(&body);
-    Ok(bytes)
+    let h2 = if a.http2 {
+        let mut map = http::HeaderMap::new();
+        let bad = |name: &str| anyhow::anyhow!("-H `{name}` is not a header HTTP/2 can send");
+        for (k, v) in &headers {
+            // Connection-specific headers do not exist in HTTP/2 (RFC 9113 8.2.2).
+            if [
+                "connection",
+                "keep-alive",
+                "transfer-encoding",
+                "upgrade",
+                "host",
+            ]
+            .iter()
+            .any(|h| k.eq_ignore_ascii_case(h))
+            {
+                continue;
+            }
+            let name = http::header::HeaderName::from_bytes(k.as_bytes()).map_err(|_| bad(k))?;
+            let value = http::header::HeaderValue::from_str(v).map_err(|_| bad(k))?;
+            map.append(name, value);
+        }
+        for (k, v) in [
+            (
+                "user-agent",
+                concat!("sre-chaos-load/", env!("CARGO_PKG_VERSION")),
+            ),
+            ("accept", "*/*"),
+        ] {
+            if !map.contains_key(k) {
+                map.insert(k, http::header::HeaderValue::from_static(v));
+            }
+        }
+        Some(crate::h2::Request {
+            method: http::Method::from_bytes(method.as_bytes())
+                .map_err(|_| anyhow::anyhow!("-m/--method `{}` is not an HTTP method", a.method))?,
+            uri: uri.clone(),
+            headers: map,
+            body: bytes::Bytes::from(body),
+        })
+    } else {
+        None
+    };
+    Ok((bytes, h2))
 }
 
 /// Accepts any certificate: `--insecure-skip-tls-verify` only.
@@ -374,7 +425,11 @@ fn tls_config(a: &RunArgs) -> anyhow::Result<Arc<rustls::ClientConfig>> {
             .with_custom_certificate_verifier(Arc::new(verifier))
             .with_no_client_auth()
     };
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.alpn_protocols = if a.http2 {
+        vec![b"h2".to_vec()]
+    } else {
+        vec![b"http/1.1".to_vec()]
+    };
     Ok(Arc::new(config))
 }
 
@@ -484,10 +539,12 @@ pub fn plan(a: &RunArgs) -> anyhow::Result<(Plan, Option<f64>)> {
     if threads == 0 {
         bail!("--threads must be at least 1");
     }
+    let (request, http2) = request_bytes(a, &uri, &host_header)?;
     let target = Target {
         addrs,
         tls,
-        request: request_bytes(a, &uri, &host_header)?,
+        request,
+        http2,
         head: a.method.eq_ignore_ascii_case("HEAD"),
         close: a.no_keepalive,
         connect_timeout: a.connect_timeout,

@@ -356,6 +356,43 @@ fn worker_thread(
     Ok((r, l, lost))
 }
 
+/// An HTTP/1.1 or HTTP/2 connection.
+enum AnyConn {
+    H1(http1::Conn),
+    H2(crate::h2::Conn),
+}
+
+impl AnyConn {
+    async fn connect(t: &Target) -> Result<AnyConn, ErrorKind> {
+        Ok(if t.http2.is_some() {
+            AnyConn::H2(crate::h2::connect(t).await?)
+        } else {
+            AnyConn::H1(http1::connect(t).await?)
+        })
+    }
+
+    async fn exchange(&mut self, t: &Target) -> Result<http1::Answer, ErrorKind> {
+        match self {
+            AnyConn::H1(c) => c.exchange(t).await,
+            AnyConn::H2(c) => c.exchange(t).await,
+        }
+    }
+
+    fn closed(&self) -> bool {
+        match self {
+            AnyConn::H1(c) => c.closed,
+            AnyConn::H2(c) => c.closed,
+        }
+    }
+
+    fn received(&self) -> u64 {
+        match self {
+            AnyConn::H1(c) => c.received,
+            AnyConn::H2(c) => c.received,
+        }
+    }
+}
+
 /// One connection's loop: take the next request, send it, record.
 async fn connection(
     shared: &Shared,
@@ -364,7 +401,7 @@ async fn connection(
     jtl: Option<&RefCell<JtlPart>>,
 ) {
     let target = &shared.plan.target;
-    let mut conn: Option<http1::Conn> = None;
+    let mut conn: Option<AnyConn> = None;
     loop {
         // When this connection became free: if a send comes due after that, any delay in
         // starting it is the timer's (about a millisecond), not the server's, and latency
@@ -389,20 +426,20 @@ async fn connection(
         let exchange = tokio::time::timeout(shared.plan.timeout, async {
             let reused = conn.is_some();
             if conn.is_none() {
-                conn = Some(http1::connect(target).await?);
+                conn = Some(AnyConn::connect(target).await?);
                 connect_time = sent.elapsed();
                 recorder.borrow_mut().connections += 1;
             }
             let Some(c) = conn.as_mut() else {
                 return Err(ErrorKind::Connect);
             };
-            let before = c.received;
+            let before = c.received();
             match c.exchange(target).await {
                 // A kept-alive connection the server closed while it was idle fails before
                 // any byte of an answer: that is not the server failing the request.
                 // Reconnect and send it again, once (as browsers and HTTP clients do).
-                Err(ErrorKind::Reset) if reused && c.received == before => {
-                    let mut fresh = http1::connect(target).await?;
+                Err(ErrorKind::Reset) if reused && c.received() == before => {
+                    let mut fresh = AnyConn::connect(target).await?;
                     recorder.borrow_mut().connections += 1;
                     let answer = fresh.exchange(target).await;
                     conn = Some(fresh);
@@ -497,7 +534,8 @@ async fn connection(
         }
         shared.live.completed.fetch_add(1, Ordering::Relaxed);
         *last.borrow_mut() = done;
-        let reusable = result.is_ok() && !target.close && conn.as_ref().is_some_and(|c| !c.closed);
+        let reusable =
+            result.is_ok() && !target.close && conn.as_ref().is_some_and(|c| !c.closed());
         if !reusable {
             conn = None;
         }

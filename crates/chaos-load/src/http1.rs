@@ -36,6 +36,8 @@ pub struct Target {
     /// `--no-keepalive`: a new connection per request.
     pub close: bool,
     pub connect_timeout: Duration,
+    /// `--http2`: the request for the HTTP/2 client instead of `request`'s bytes.
+    pub http2: Option<crate::h2::Request>,
 }
 
 // Not derived: the request holds the Authorization header.
@@ -52,7 +54,7 @@ impl std::fmt::Debug for Target {
 }
 
 /// A plain or TLS stream.
-enum Stream {
+pub(crate) enum Stream {
     Plain(TcpStream),
     Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
 }
@@ -132,6 +134,19 @@ fn kind_of(e: &io::Error) -> ErrorKind {
 
 /// Opens a connection (and the TLS session), within `--connect-timeout`.
 pub async fn connect(t: &Target) -> Result<Conn, ErrorKind> {
+    Ok(Conn {
+        stream: connect_stream(t).await?,
+        buf: vec![0; BUF],
+        start: 0,
+        end: 0,
+        closed: false,
+        received: 0,
+    })
+}
+
+/// The TCP connection (and TLS session) to the target, within `--connect-timeout`; the
+/// HTTP/2 client runs over it too.
+pub(crate) async fn connect_stream(t: &Target) -> Result<Stream, ErrorKind> {
     let mut tcp = Err(ErrorKind::Connect);
     for addr in &t.addrs {
         tcp = match tokio::time::timeout(t.connect_timeout, TcpStream::connect(addr)).await {
@@ -162,14 +177,17 @@ pub async fn connect(t: &Target) -> Result<Conn, ErrorKind> {
             }
         }
     };
-    Ok(Conn {
-        stream,
-        buf: vec![0; BUF],
-        start: 0,
-        end: 0,
-        closed: false,
-        received: 0,
-    })
+    Ok(stream)
+}
+
+impl Stream {
+    /// The protocol the TLS handshake agreed on (ALPN), if any.
+    pub(crate) fn alpn(&self) -> Option<&[u8]> {
+        match self {
+            Stream::Plain(_) => None,
+            Stream::Tls(s) => s.get_ref().1.alpn_protocol(),
+        }
+    }
 }
 
 impl Conn {
@@ -388,6 +406,7 @@ mod tests {
             head,
             close: false,
             connect_timeout: Duration::from_secs(5),
+            http2: None,
         }
     }
 

@@ -1,7 +1,8 @@
 //! `sre chaos-load`: an HTTP load generator that measures latency honestly.
 //!
 //! - [`schedule`]: the open model's arrival times (constant rate, ramping stages).
-//! - [`http1`]: the hand-written HTTP/1.1 client of the hot path (plain and TLS).
+//! - [`http1`]: the hand-written HTTP/1.1 client of the hot path (plain and TLS); [`h2`]:
+//!   the HTTP/2 client (hyper) for `--http2`.
 //! - [`engine`]: worker threads and connections, the closed and open models, the
 //!   coordinated-omission correction.
 //! - [`stats`]: per-thread recorders (HDR histograms, status codes, error kinds, a
@@ -17,6 +18,7 @@ pub mod combine;
 pub mod csv;
 pub mod demo;
 pub mod engine;
+pub mod h2;
 pub mod html;
 pub mod http1;
 pub mod metrics;

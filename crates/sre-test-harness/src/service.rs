@@ -565,10 +565,21 @@ pub fn smtp_messages(server: &Service) -> Vec<serde_json::Value> {
 /// with TLS (a certificate for 127.0.0.1 and localhost signed by a CA made with openssl at
 /// start, `{dir}/ca.pem`) and speaks HTTP/1.1 only.
 pub fn nginx(tls: bool) -> Service {
+    nginx_with(tls, false)
+}
+
+/// [`nginx`] that speaks HTTP/2: over TLS with ALPN `h2` (and HTTP/1.1), or over plain TCP
+/// with prior knowledge (h2c) only.
+pub fn nginx_http2(tls: bool) -> Service {
+    nginx_with(tls, true)
+}
+
+fn nginx_with(tls: bool, http2: bool) -> Service {
+    let h2 = if http2 { " http2" } else { "" };
     let listen = if tls {
-        "listen 127.0.0.1:{port} ssl;\n    ssl_certificate {dir}/cert.pem;\n    ssl_certificate_key {dir}/key.pem;"
+        format!("listen 127.0.0.1:{{port}} ssl{h2};\n    ssl_certificate {{dir}}/cert.pem;\n    ssl_certificate_key {{dir}}/key.pem;")
     } else {
-        "listen 127.0.0.1:{port};"
+        format!("listen 127.0.0.1:{{port}}{h2};")
     };
     let conf = format!(
         "worker_processes 1;\ndaemon off;\npid {{dir}}/nginx.pid;\nerror_log {{dir}}/error.log;\nevents {{ worker_connections 4096; }}\nhttp {{\n  access_log {{dir}}/access.log;\n  client_body_temp_path {{dir}}/body;\n  proxy_temp_path {{dir}}/proxy;\n  fastcgi_temp_path {{dir}}/fastcgi;\n  uwsgi_temp_path {{dir}}/uwsgi;\n  scgi_temp_path {{dir}}/scgi;\n  server {{\n    {listen}\n    location / {{ return 200 \"ok\\n\"; }}\n    location /503 {{ return 503 \"unavailable\\n\"; }}\n  }}\n}}\n"

@@ -798,3 +798,65 @@ fn basic_auth_bodies_and_timeouts() {
     assert_eq!(out.status, Some(0), "{}", out.stderr);
     assert_eq!(json(&out)["summary"]["errors"]["timeout"], 2);
 }
+
+#[test]
+fn http2_over_tls_and_h2c_reaches_nginx_as_http2() {
+    for tls in [true, false] {
+        let ngx = sre_test_harness::service::nginx_http2(tls);
+        let url = if tls {
+            ngx.url().replace("http://", "https://") + "/"
+        } else {
+            ngx.url() + "/"
+        };
+        let out = sre()
+            .args([
+                "chaos-load",
+                "run",
+                "--url",
+                &url,
+                "--http2",
+                "-n",
+                "300",
+                "-c",
+                "4",
+                "-o",
+                "json",
+            ])
+            .arg("--ca-file")
+            .arg(ngx.dir().join("ca.pem"))
+            .run();
+        assert_eq!(out.status, Some(0), "{}", out.stderr);
+        let s = json(&out)["summary"].clone();
+        assert_eq!(s["statusCodes"]["200"], 300, "tls {tls}: {s}");
+        assert_eq!(s["connections"], 4, "tls {tls}: {s}");
+        crate::wait_until(Duration::from_secs(10), "nginx to log 300 requests", || {
+            nginx_requests(&ngx) >= 300
+        });
+        let log = std::fs::read_to_string(ngx.dir().join("access.log")).expect("log");
+        assert_eq!(
+            log.lines()
+                .filter(|l| l.contains("\"GET / HTTP/2.0\""))
+                .count(),
+            300,
+            "{log}"
+        );
+    }
+    // A TLS server that speaks HTTP/1.1 only: every request fails.
+    let ngx = nginx(true);
+    let out = sre()
+        .args([
+            "chaos-load",
+            "run",
+            "--url",
+            &(ngx.url().replace("http://", "https://") + "/"),
+        ])
+        .args(["--http2", "-n", "5", "-c", "1", "-o", "json", "--ca-file"])
+        .arg(ngx.dir().join("ca.pem"))
+        .run();
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    // nginx refuses the handshake (no_application_protocol); a server that completes it
+    // without agreeing to h2 would give invalidResponse instead.
+    let errors = json(&out)["summary"]["errors"].clone();
+    let n = |k: &str| errors[k].as_u64().unwrap_or(0);
+    assert_eq!(n("tls") + n("invalidResponse"), 5, "{errors}");
+}
