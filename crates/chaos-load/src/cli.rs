@@ -79,9 +79,14 @@ fn percent(s: &str) -> Result<f64, String> {
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
-    /// The URL to load (http:// or https://)
-    #[arg(long, value_name = "URL")]
-    pub url: String,
+    /// The URL to load (http:// or https://); with --scenario, the base URL (instead of
+    /// the file's `url:`)
+    #[arg(long, value_name = "URL", required_unless_present = "scenario")]
+    pub url: Option<String>,
+    /// A scenario file (YAML): several requests with weights, headers, bodies, values from
+    /// a CSV file, think time
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["body", "body_file", "json", "headers", "http2"])]
+    pub scenario: Option<PathBuf>,
     /// Connections kept open, each with one request in flight
     #[arg(short = 'c', long, value_name = "N", default_value_t = 64)]
     pub concurrency: usize,
@@ -435,8 +440,19 @@ fn tls_config(a: &RunArgs) -> anyhow::Result<Arc<rustls::ClientConfig>> {
 
 /// Checks the arguments and builds the plan.
 pub fn plan(a: &RunArgs) -> anyhow::Result<(Plan, Option<f64>)> {
-    let shown = crate::shown_url(&a.url);
-    let uri: http::Uri = a.url.parse().map_err(|e| {
+    let scenario = a
+        .scenario
+        .as_deref()
+        .map(crate::scenario::Scenario::read)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    let raw_url = match (&a.url, scenario.as_ref().and_then(|s| s.url.clone())) {
+        (Some(u), _) => u.clone(),
+        (None, Some(u)) => u,
+        (None, None) => bail!("give --url URL, or `url:` in the scenario file"),
+    };
+    let shown = crate::shown_url(&raw_url);
+    let uri: http::Uri = raw_url.parse().map_err(|e| {
         anyhow::anyhow!(
             "--url `{shown}` is not a URL ({e}): give e.g. http://127.0.0.1:8080/health"
         )
@@ -540,6 +556,12 @@ pub fn plan(a: &RunArgs) -> anyhow::Result<(Plan, Option<f64>)> {
         bail!("--threads must be at least 1");
     }
     let (request, http2) = request_bytes(a, &uri, &host_header)?;
+    let scenario = scenario.map(|sc| crate::engine::ScenarioTarget {
+        base_path: uri.path().trim_end_matches('/').to_string(),
+        host_header: host_header.clone(),
+        close: a.no_keepalive,
+        scenario: Arc::new(sc),
+    });
     let target = Target {
         addrs,
         tls,
@@ -557,8 +579,10 @@ pub fn plan(a: &RunArgs) -> anyhow::Result<(Plan, Option<f64>)> {
             stop,
             schedule: schedule.map(Arc::new),
             timeout: a.timeout,
+            url: raw_url.clone(),
+            scenario,
             metrics: a.metrics_addr.as_ref().map(|_| {
-                let url = crate::shown_url(&a.url);
+                let url = shown.clone();
                 let without_query = url.split(['?', '#']).next().unwrap_or(&url).to_string();
                 Arc::new(crate::metrics::Metrics::new(&without_query, a.concurrency))
             }),
@@ -566,7 +590,7 @@ pub fn plan(a: &RunArgs) -> anyhow::Result<(Plan, Option<f64>)> {
                 path: path.clone(),
                 // The path without the query, which may carry tokens.
                 label: format!("{} {}", a.method.to_ascii_uppercase(), uri.path()),
-                url: crate::shown_url(&a.url),
+                url: shown.clone(),
             }),
         },
         requested,
@@ -643,6 +667,12 @@ pub fn measure(a: &RunArgs, progress: bool, signals: bool) -> anyhow::Result<Mea
         })
     });
     let shape = Shape {
+        url: plan.url.clone(),
+        steps: plan
+            .scenario
+            .as_ref()
+            .map(|s| s.scenario.steps.iter().map(|st| st.name.clone()).collect())
+            .unwrap_or_default(),
         open: plan.schedule.is_some(),
         concurrency: plan.concurrency,
         // The engine never runs more threads than connections.
@@ -666,7 +696,7 @@ pub fn measure(a: &RunArgs, progress: bool, signals: bool) -> anyhow::Result<Mea
             PathBuf::from(p)
         };
         // The path without the query, which may carry tokens.
-        let name = http::Uri::try_from(a.url.as_str())
+        let name = http::Uri::try_from(shape.url.as_str())
             .map_or_else(|_| "/".into(), |u| u.path().to_string());
         sre_cli::output::write_atomic(
             &path("_stats.csv"),
@@ -682,8 +712,12 @@ pub fn measure(a: &RunArgs, progress: bool, signals: bool) -> anyhow::Result<Mea
 }
 
 /// What a run was asked to do, for its report.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Shape {
+    /// The URL as given (credentials are refused), the base with --scenario.
+    pub url: String,
+    /// The scenario's request names, in order (empty without a scenario).
+    pub steps: Vec<String>,
     pub open: bool,
     pub concurrency: usize,
     pub threads: usize,
@@ -706,7 +740,21 @@ pub fn assemble(
         shape.stop,
         shape.requested,
     );
-    let summary = LoadSummary::new(outcome, requested);
+    let mut summary = LoadSummary::new(outcome, requested);
+    summary.by_request = shape
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let st = outcome.recorder.steps.get(i);
+            crate::summary::RequestSummary {
+                name: name.clone(),
+                requests: st.map_or(0, |s| s.requests),
+                failures: st.map_or(0, |s| s.failures),
+                latency_ms: st.and_then(|s| crate::summary::Latency::of(&s.latency)),
+            }
+        })
+        .collect();
     let checked: Vec<Checked> = a
         .thresholds
         .iter()
@@ -715,7 +763,10 @@ pub fn assemble(
 
     let mut report = sre_core::Report::new("chaos-load", "run", now);
     let mut target = serde_json::Map::new();
-    target.insert("url".into(), crate::shown_url(&a.url).into());
+    target.insert("url".into(), crate::shown_url(&shape.url).into());
+    if let Some(p) = &a.scenario {
+        target.insert("scenario".into(), p.display().to_string().into());
+    }
     target.insert("method".into(), a.method.to_ascii_uppercase().into());
     target.insert("model".into(), model.into());
     target.insert("concurrency".into(), concurrency.into());
@@ -732,7 +783,7 @@ pub fn assemble(
         report.add_checks(&[CL101]);
     }
     for c in &checked {
-        if let Some(f) = c.finding(&crate::shown_url(&a.url)) {
+        if let Some(f) = c.finding(&crate::shown_url(&shape.url)) {
             report.push(f);
         }
     }

@@ -48,6 +48,20 @@ pub struct Plan {
     pub jtl: Option<Jtl>,
     /// `--metrics-addr`: live counters for the Prometheus endpoint.
     pub metrics: Option<Arc<crate::metrics::Metrics>>,
+    /// The URL as given (the base URL with a scenario).
+    pub url: String,
+    /// `--scenario`: the requests to pick from, instead of the target's one request.
+    pub scenario: Option<ScenarioTarget>,
+}
+
+/// A scenario with what its requests need from the URL.
+#[derive(Debug, Clone)]
+pub struct ScenarioTarget {
+    pub scenario: Arc<crate::scenario::Scenario>,
+    pub host_header: String,
+    /// The base URL's path without a trailing `/`.
+    pub base_path: String,
+    pub close: bool,
 }
 
 /// Where the JTL rows go, and what they name.
@@ -371,10 +385,16 @@ impl AnyConn {
         })
     }
 
-    async fn exchange(&mut self, t: &Target) -> Result<http1::Answer, ErrorKind> {
-        match self {
-            AnyConn::H1(c) => c.exchange(t).await,
-            AnyConn::H2(c) => c.exchange(t).await,
+    /// Sends the target's request, or `bytes` (a scenario's HTTP/1.1 request).
+    async fn exchange(
+        &mut self,
+        t: &Target,
+        bytes: Option<(&[u8], bool)>,
+    ) -> Result<http1::Answer, ErrorKind> {
+        match (self, bytes) {
+            (AnyConn::H1(c), Some((b, head))) => c.exchange_bytes(b, head).await,
+            (AnyConn::H1(c), None) => c.exchange(t).await,
+            (AnyConn::H2(c), _) => c.exchange(t).await,
         }
     }
 
@@ -402,6 +422,17 @@ async fn connection(
 ) {
     let target = &shared.plan.target;
     let mut conn: Option<AnyConn> = None;
+    // A scenario's pick: xorshift64*, seeded per connection (fast, and no lock).
+    let mut rng = shared.issued.load(Ordering::Relaxed)
+        ^ 0x9E37_79B9_7F4A_7C15
+        ^ (recorder.as_ptr() as u64).rotate_left(17)
+        ^ (std::ptr::from_ref(last) as u64);
+    let mut next_random = move || {
+        rng ^= rng >> 12;
+        rng ^= rng << 25;
+        rng ^= rng >> 27;
+        rng.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    };
     loop {
         // When this connection became free: if a send comes due after that, any delay in
         // starting it is the timer's (about a millisecond), not the server's, and latency
@@ -421,6 +452,21 @@ async fn connection(
         if shared.stop.load(Ordering::Relaxed) {
             break;
         }
+        // With a scenario: which request, and its bytes for this send.
+        let step = shared.plan.scenario.as_ref().map(|sc| {
+            let i = sc.scenario.pick(next_random());
+            let common = crate::scenario::Common {
+                host_header: &sc.host_header,
+                base_path: &sc.base_path,
+                close: sc.close,
+            };
+            (
+                i,
+                sc.scenario.request(i, &common),
+                sc.scenario.steps[i].head,
+            )
+        });
+        let bytes = step.as_ref().map(|(_, b, head)| (b.as_slice(), *head));
         let sent = Instant::now();
         let mut connect_time = Duration::ZERO;
         let exchange = tokio::time::timeout(shared.plan.timeout, async {
@@ -434,14 +480,14 @@ async fn connection(
                 return Err(ErrorKind::Connect);
             };
             let before = c.received();
-            match c.exchange(target).await {
+            match c.exchange(target, bytes).await {
                 // A kept-alive connection the server closed while it was idle fails before
                 // any byte of an answer: that is not the server failing the request.
                 // Reconnect and send it again, once (as browsers and HTTP clients do).
                 Err(ErrorKind::Reset) if reused && c.received() == before => {
                     let mut fresh = AnyConn::connect(target).await?;
                     recorder.borrow_mut().connections += 1;
-                    let answer = fresh.exchange(target).await;
+                    let answer = fresh.exchange(target, bytes).await;
                     conn = Some(fresh);
                     answer
                 }
@@ -478,7 +524,14 @@ async fn connection(
                         None => r.answer(answer.status, actual, None, at_second),
                     }
                     r.bytes_in += answer.bytes;
-                    r.bytes_out += target.request.len() as u64;
+                    r.bytes_out += bytes.map_or(target.request.len(), |(b, _)| b.len()) as u64;
+                    if let Some((i, _, _)) = &step {
+                        let corrected = match intended {
+                            Some(at) if at < free_since => done.saturating_duration_since(at),
+                            _ => done.duration_since(sent),
+                        };
+                        r.step_answer(*i, answer.status, corrected.as_micros() as u64);
+                    }
                     if let Some(m) = &shared.plan.metrics {
                         let from = match intended {
                             Some(at) if at < free_since => at,
@@ -492,6 +545,9 @@ async fn connection(
                 }
                 Err(kind) => {
                     r.error(kind, at_second);
+                    if let Some((i, _, _)) = &step {
+                        r.step_error(*i);
+                    }
                     if let Some(m) = &shared.plan.metrics {
                         m.error(kind);
                     }
@@ -538,6 +594,13 @@ async fn connection(
             result.is_ok() && !target.close && conn.as_ref().is_some_and(|c| !c.closed());
         if !reusable {
             conn = None;
+        }
+        // Think time: the pause a user takes before the next request.
+        if let Some(think) = shared.plan.scenario.as_ref().and_then(|s| s.scenario.think) {
+            tokio::select! {
+                _ = tokio::time::sleep(think) => {}
+                _ = stop_rx.wait_for(|s| *s) => break,
+            }
         }
     }
 }

@@ -249,11 +249,21 @@ impl Conn {
 
     /// Sends the request and reads the whole answer.
     pub async fn exchange(&mut self, t: &Target) -> Result<Answer, ErrorKind> {
+        self.exchange_bytes(&t.request, t.head).await
+    }
+
+    /// Sends `request` (a whole HTTP/1.1 request) and reads the answer; `head`: a HEAD
+    /// request, whose answer has no body.
+    pub async fn exchange_bytes(
+        &mut self,
+        request: &[u8],
+        head: bool,
+    ) -> Result<Answer, ErrorKind> {
         self.stream
-            .write_all(&t.request)
+            .write_all(request)
             .await
             .map_err(|e| kind_of(&e))?;
-        self.read_answer(t.head).await.map_err(|e| kind_of(&e))
+        self.read_answer(head).await.map_err(|e| kind_of(&e))
     }
 
     async fn read_answer(&mut self, head_only: bool) -> io::Result<Answer> {

@@ -1,5 +1,6 @@
 //! `sre chaos-load`: an HTTP load generator that measures latency honestly.
 //!
+//! - [`scenario`]: `--scenario FILE.yaml` (weighted requests, CSV data, think time).
 //! - [`schedule`]: the open model's arrival times (constant rate, ramping stages).
 //! - [`http1`]: the hand-written HTTP/1.1 client of the hot path (plain and TLS); [`h2`]:
 //!   the HTTP/2 client (hyper) for `--http2`.
@@ -22,6 +23,7 @@ pub mod h2;
 pub mod html;
 pub mod http1;
 pub mod metrics;
+pub mod scenario;
 pub mod schedule;
 pub mod stats;
 pub mod summary;

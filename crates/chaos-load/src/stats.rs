@@ -134,6 +134,16 @@ pub struct Recorder {
     pub late_sends: u64,
     pub max_send_delay_us: u64,
     pub seconds: Vec<Second>,
+    /// With a scenario: per request of the file, in its order.
+    pub steps: Vec<StepStats>,
+}
+
+/// The numbers of one request of a scenario.
+#[derive(Debug, Clone)]
+pub struct StepStats {
+    pub latency: Histogram<u64>,
+    pub requests: u64,
+    pub failures: u64,
 }
 
 /// A send that starts this much later than intended counts as late (10 ms).
@@ -159,6 +169,7 @@ impl Default for Recorder {
             late_sends: 0,
             max_send_delay_us: 0,
             seconds: Vec::new(),
+            steps: Vec::new(),
         }
     }
 }
@@ -206,6 +217,34 @@ impl Recorder {
         s.buckets[bucket_of(latency_us)] += 1;
     }
 
+    fn step(&mut self, i: usize) -> &mut StepStats {
+        while self.steps.len() <= i {
+            self.steps.push(StepStats {
+                latency: histogram(),
+                requests: 0,
+                failures: 0,
+            });
+        }
+        &mut self.steps[i]
+    }
+
+    /// An answer to request `i` of a scenario.
+    pub fn step_answer(&mut self, i: usize, status: u16, latency_us: u64) {
+        let s = self.step(i);
+        s.latency.saturating_record(latency_us.max(1));
+        s.requests += 1;
+        if status >= 400 {
+            s.failures += 1;
+        }
+    }
+
+    /// A failed send of request `i` of a scenario.
+    pub fn step_error(&mut self, i: usize) {
+        let s = self.step(i);
+        s.requests += 1;
+        s.failures += 1;
+    }
+
     /// A request that got no answer.
     pub fn error(&mut self, kind: ErrorKind, at_second: usize) {
         self.errors[kind as usize] += 1;
@@ -238,6 +277,12 @@ impl Recorder {
         self.connections += other.connections;
         self.late_sends += other.late_sends;
         self.max_send_delay_us = self.max_send_delay_us.max(other.max_send_delay_us);
+        for (i, st) in other.steps.iter().enumerate() {
+            let mine = self.step(i);
+            let _ = mine.latency.add(&st.latency);
+            mine.requests += st.requests;
+            mine.failures += st.failures;
+        }
         if self.seconds.len() < other.seconds.len() {
             self.seconds.resize(other.seconds.len(), Second::default());
         }

@@ -128,10 +128,24 @@ pub struct LoadSummary {
     pub rate: Option<RateSummary>,
     pub interrupted: bool,
     pub per_second: Vec<PerSecond>,
+    /// With a scenario: each request of the file.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub by_request: Vec<RequestSummary>,
     /// The latency histograms themselves (HDR V2, deflated, base64), so that runs from
     /// several machines merge exactly (`sre chaos-load merge`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub histograms: Option<Histograms>,
+}
+
+/// One request of a scenario.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestSummary {
+    pub name: String,
+    pub requests: u64,
+    pub failures: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<Latency>,
 }
 
 /// The HDR histograms of a run, encoded.
@@ -224,6 +238,7 @@ impl LoadSummary {
                         .collect(),
                 })
                 .collect(),
+            by_request: Vec::new(),
             histograms: encode(&r.latency).map(|latency| Histograms {
                 latency,
                 uncorrected: requested_rps.and_then(|_| encode(&r.uncorrected)),

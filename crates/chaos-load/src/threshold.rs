@@ -205,6 +205,7 @@ mod tests {
             rate: None,
             interrupted: false,
             per_second: Vec::new(),
+            by_request: Vec::new(),
             histograms: None,
         };
         let check = |t: &str| Threshold::parse(t).expect(t).check(&s, &h);

@@ -62,6 +62,8 @@ fn fixed_with_outcome(open: bool) -> (chaos_load::cli::Measured, Outcome) {
         jtl_error: None,
     };
     let shape = Shape {
+        url: "http://user:pw@127.0.0.1:8080/api?x=1".into(),
+        steps: Vec::new(),
         open,
         concurrency: 8,
         threads: 2,

@@ -860,3 +860,64 @@ fn http2_over_tls_and_h2c_reaches_nginx_as_http2() {
     let n = |k: &str| errors[k].as_u64().unwrap_or(0);
     assert_eq!(n("tls") + n("invalidResponse"), 5, "{errors}");
 }
+
+#[test]
+fn a_scenario_mixes_weighted_requests_with_csv_data() {
+    let ngx = nginx(false);
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("users.csv"), "user,sku\nalice,1\nbob,2\n").expect("csv");
+    std::fs::write(
+        dir.path().join("shop.yaml"),
+        format!(
+            "url: {}/\nheaders: {{X-Run: ci}}\ndata: users.csv\nrequests:\n  - name: browse\n    path: /items?user=${{user}}\n    weight: 3\n  - name: buy\n    method: POST\n    path: /cart\n    body: '{{\"sku\": ${{sku}}}}'\n    weight: 1\n",
+            ngx.url()
+        ),
+    )
+    .expect("yaml");
+    let out = sre()
+        .args(["chaos-load", "run", "--scenario"])
+        .arg(dir.path().join("shop.yaml"))
+        .args(["-n", "400", "-c", "4", "-o", "json"])
+        .run();
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    let v = json(&out);
+    let by = v["summary"]["byRequest"]
+        .as_array()
+        .expect("byRequest")
+        .clone();
+    assert_eq!(by.len(), 2, "{by:?}");
+    let n = |i: usize| by[i]["requests"].as_u64().unwrap_or(0);
+    assert_eq!(n(0) + n(1), 400);
+    // 3:1 weights: 300 and 100 expected; 400 draws stay well within 60 of that.
+    assert!((240..=360).contains(&n(0)), "{by:?}");
+    assert_eq!(by[0]["name"], "browse");
+    assert!(by[1]["latencyMs"]["p50"].is_number());
+    crate::wait_until(Duration::from_secs(10), "nginx to log 400 requests", || {
+        nginx_requests(&ngx) >= 400
+    });
+    let log = std::fs::read_to_string(ngx.dir().join("access.log")).expect("log");
+    let count = |s: &str| log.lines().filter(|l| l.contains(s)).count();
+    assert_eq!(count("\"GET /items?user=") as u64, n(0));
+    assert_eq!(count("\"POST /cart HTTP/1.1\"") as u64, n(1));
+    // Both CSV rows were used.
+    assert!(count("user=alice") > 0 && count("user=bob") > 0, "{log}");
+    assert_eq!(v["target"]["url"], format!("{}/", ngx.url()));
+
+    // A scenario error names the file, the line and what to do.
+    std::fs::write(
+        dir.path().join("bad.yaml"),
+        "requests:\n  - path: /x/${id}\n",
+    )
+    .expect("yaml");
+    let out = sre()
+        .args(["chaos-load", "run", "--url", &ngx.url(), "--scenario"])
+        .arg(dir.path().join("bad.yaml"))
+        .run();
+    assert_eq!(out.status, Some(2));
+    assert!(
+        out.stderr
+            .contains("bad.yaml: requests[0]: `${id}` needs a `data:` CSV file"),
+        "{}",
+        out.stderr
+    );
+}
