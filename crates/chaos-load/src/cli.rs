@@ -161,7 +161,7 @@ pub struct RunArgs {
     /// status, errors by kind, a latency histogram), e.g. 0.0.0.0:9464
     #[arg(long, value_name = "ADDR")]
     pub metrics_addr: Option<String>,
-    /// No progress line on stderr
+    /// No live dashboard or progress line on stderr
     #[arg(short = 'q', long)]
     pub quiet: bool,
     #[command(flatten)]
@@ -619,10 +619,28 @@ impl Measured {
     }
 }
 
-/// Runs the load of `a` (progress on stderr when `progress`; Ctrl-C and SIGTERM end the
-/// run early when `signals`), and checks the thresholds.
-pub fn measure(a: &RunArgs, progress: bool, signals: bool) -> anyhow::Result<Measured> {
-    let (plan, requested) = plan(a)?;
+/// What to show while a run goes on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LiveView {
+    /// Nothing (pipes, CI, `--quiet`).
+    Quiet,
+    /// One progress line on stderr, rewritten in place.
+    Line,
+    /// The terminal dashboard.
+    Dashboard,
+}
+
+/// Runs the load of `a` (showing `view` on stderr; Ctrl-C and SIGTERM end the run early
+/// when `signals`), and checks the thresholds.
+pub fn measure(a: &RunArgs, view: LiveView, signals: bool) -> anyhow::Result<Measured> {
+    let (mut plan, requested) = plan(a)?;
+    // The dashboard reads the live counters the metrics endpoint serves.
+    if view == LiveView::Dashboard && plan.metrics.is_none() {
+        plan.metrics = Some(Arc::new(crate::metrics::Metrics::new(
+            &plan.url,
+            plan.concurrency,
+        )));
+    }
     if let (Some(addr), Some(m)) = (&a.metrics_addr, &plan.metrics) {
         let local = crate::metrics::serve(addr, Arc::clone(m)).with_context(|| {
             format!("cannot serve metrics on --metrics-addr {addr}: give a free HOST:PORT, e.g. 0.0.0.0:9464")
@@ -649,7 +667,26 @@ pub fn measure(a: &RunArgs, progress: bool, signals: bool) -> anyhow::Result<Mea
     }
     let live = Arc::new(Live::default());
     let done = Arc::new(AtomicBool::new(false));
-    let progress = progress.then(|| {
+    let dashboard = match (&plan.metrics, view) {
+        (Some(m), LiveView::Dashboard) => {
+            let (m, done) = (Arc::clone(m), Arc::clone(&done));
+            let title = format!(
+                " chaos-load: {} {} ",
+                a.method.to_ascii_uppercase(),
+                crate::shown_url(&plan.url)
+            );
+            let length = match (plan.stop, &plan.schedule) {
+                (Stop::Duration(d), _) => Some(d),
+                (Stop::Requests(_), Some(s)) => Some(s.duration()),
+                (Stop::Requests(_), None) => None,
+            };
+            Some(std::thread::spawn(move || {
+                crate::tui::run(m, title, length, &done)
+            }))
+        }
+        _ => None,
+    };
+    let progress = (view == LiveView::Line).then(|| {
         let (live, done) = (Arc::clone(&live), Arc::clone(&done));
         std::thread::spawn(move || {
             let start = Instant::now();
@@ -687,6 +724,12 @@ pub fn measure(a: &RunArgs, progress: bool, signals: bool) -> anyhow::Result<Mea
     done.store(true, Ordering::Relaxed);
     if let Some(p) = progress {
         let _ = p.join();
+    }
+    if let Some(d) = dashboard {
+        // A dashboard that could not draw leaves the run and its report alone.
+        if let Ok(Err(e)) = d.join() {
+            eprintln!("chaos-load: the live view failed: {e}");
+        }
     }
     let m = assemble(a, &shape, &outcome, sre_cli::clock::now());
     if let Some(prefix) = &a.locust_csv {
@@ -811,11 +854,15 @@ fn run_load(
     out: &mut Out<'_>,
 ) -> anyhow::Result<ExitStatus> {
     let common = config.common(global, &a.report)?;
-    let m = measure(
-        a,
-        !a.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
-        true,
-    )?;
+    use std::io::IsTerminal as _;
+    let view = if a.quiet || !std::io::stderr().is_terminal() {
+        LiveView::Quiet
+    } else if std::io::stdout().is_terminal() {
+        LiveView::Dashboard
+    } else {
+        LiveView::Line
+    };
+    let m = measure(a, view, true)?;
     write_measured(&m, &common, out)
 }
 

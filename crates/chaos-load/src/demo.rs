@@ -91,5 +91,5 @@ pub fn run() -> anyhow::Result<Measured> {
         "--threshold",
         "errors<1%",
     ])?;
-    measure(&cli.run, false, false)
+    measure(&cli.run, crate::cli::LiveView::Quiet, false)
 }

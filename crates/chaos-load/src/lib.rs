@@ -12,6 +12,7 @@
 //!   charts; Locust and JMeter CSVs); [`threshold`]: CI thresholds.
 //! - [`metrics`]: `--metrics-addr`, live Prometheus metrics of the run.
 //! - [`combine`]: `compare` (before/after) and `merge` (several machines).
+//! - [`tui`]: the live dashboard (ratatui) while a run goes on in a terminal.
 //! - [`cli`]: `sre chaos-load run`, `compare`, `merge`; [`demo`]: what `sre demo` runs.
 
 pub mod cli;
@@ -29,6 +30,7 @@ pub mod stats;
 pub mod summary;
 pub mod text;
 pub mod threshold;
+pub mod tui;
 
 /// A URL without `user:password@`, for reports and messages.
 pub fn shown_url(url: &str) -> String {

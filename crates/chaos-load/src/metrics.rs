@@ -63,6 +63,31 @@ impl Metrics {
         self.errors[kind as usize].fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Answers so far by status code, for the codes seen.
+    pub fn statuses(&self) -> Vec<(u16, u64)> {
+        self.status
+            .iter()
+            .enumerate()
+            .filter_map(|(code, c)| {
+                let n = c.load(Ordering::Relaxed);
+                (n > 0).then(|| (u16::try_from(code).unwrap_or(u16::MAX), n))
+            })
+            .collect()
+    }
+
+    /// Requests without an answer of `kind` so far.
+    pub fn errors_of(&self, kind: ErrorKind) -> u64 {
+        self.errors[kind as usize].load(Ordering::Relaxed)
+    }
+
+    /// Answers per latency bucket ([`BUCKETS`], then above the last), not cumulative.
+    pub fn bucket_counts(&self) -> Vec<u64> {
+        self.buckets
+            .iter()
+            .map(|b| b.load(Ordering::Relaxed))
+            .collect()
+    }
+
     /// The Prometheus text exposition (format 0.0.4).
     pub fn render(&self) -> String {
         let esc = sre_render::prometheus_label_value;

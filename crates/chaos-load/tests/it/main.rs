@@ -177,7 +177,8 @@ fn a_keepalive_connection_closed_while_idle_is_reopened_not_counted_as_an_error(
     let url = format!("http://{addr}/");
     let args = T::try_parse_from(["t", "--url", &url, "-n", "20", "-c", "1", "--threads", "1"])
         .expect("args");
-    let m = chaos_load::cli::measure(&args.run, false, false).expect("run");
+    let m =
+        chaos_load::cli::measure(&args.run, chaos_load::cli::LiveView::Quiet, false).expect("run");
     assert_eq!(
         m.summary.status_codes.get("200"),
         Some(&20),
