@@ -717,7 +717,8 @@ pub fn measure(a: &RunArgs, view: LiveView, signals: bool) -> anyhow::Result<Mea
         stop: plan.stop,
         requested,
     };
-    let outcome = engine::run(plan, stop, Arc::clone(&live)).context("the load run failed")?;
+    let counts = (view == LiveView::Line).then(|| Arc::clone(&live));
+    let outcome = engine::run(plan, stop, counts).context("the load run failed")?;
     if let Some(e) = &outcome.jtl_error {
         eprintln!("chaos-load: --jtl: {e}");
     }

@@ -921,3 +921,68 @@ fn a_scenario_mixes_weighted_requests_with_csv_data() {
         out.stderr
     );
 }
+
+#[test]
+fn sigterm_stops_a_run_at_once_and_the_report_is_still_written() {
+    let server = HttpTestServer::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let report = dir.path().join("r.json");
+    // A long open-model run: connections mostly sleep until their next send is due.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sre"))
+        .args(["chaos-load", "run", "--url", &format!("{}/", server.url())])
+        .args([
+            "--rate",
+            "50",
+            "-d",
+            "60s",
+            "-c",
+            "2",
+            "-o",
+            "json",
+            "--output-file",
+        ])
+        .arg(&report)
+        .env("SRE_CONFIG", "/dev/null")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn sre");
+    crate::wait_until(Duration::from_secs(20), "some load", || {
+        server.answered() >= 20
+    });
+    let stopped_at = std::time::Instant::now();
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(kill.success());
+    let mut status = None;
+    crate::wait_until(Duration::from_secs(20), "sre to exit", || {
+        status = child.try_wait().ok().flatten();
+        status.is_some()
+    });
+    // Well before the 60 s: it stopped at once.
+    assert!(
+        stopped_at.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        stopped_at.elapsed()
+    );
+    assert_eq!(status.and_then(|s| s.code()), Some(0));
+    let v: Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).expect("report")).expect("JSON");
+    assert_eq!(v["partial"], true);
+    assert_eq!(v["summary"]["interrupted"], true);
+    assert!(
+        v["summary"]["requests"].as_u64().is_some_and(|n| n >= 20),
+        "{}",
+        v["summary"]
+    );
+    // What was due until the stop, not the whole minute.
+    assert!(
+        v["summary"]["rate"]["due"]
+            .as_u64()
+            .is_some_and(|d| d < 3000),
+        "{}",
+        v["summary"]["rate"]
+    );
+}
