@@ -41,9 +41,12 @@ fn start_demo_server() -> std::io::Result<std::net::SocketAddr> {
                                 {
                                     buf.copy_within(end + 4..have, 0);
                                     have -= end + 4;
-                                    served.set(served.get() + 1);
+                                    // This request's number, taken before the
+                                    // sleep (others count on meanwhile).
+                                    let n = served.get() + 1;
+                                    served.set(n);
                                     tokio::time::sleep(Duration::from_millis(1)).await;
-                                    let answer: &[u8] = if served.get().is_multiple_of(50) {
+                                    let answer: &[u8] = if n.is_multiple_of(50) {
                                         b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 12\r\n\r\nunavailable\n"
                                     } else {
                                         b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n"
