@@ -61,16 +61,6 @@ fn parse(args: &[String]) -> Result<Options> {
     Ok(o)
 }
 
-/// Kills Prometheus when the benchmark ends, however it ends.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// splitmix64: a small deterministic generator, so every run benchmarks the same history.
 struct Rng(u64);
 
@@ -412,7 +402,7 @@ pub fn run(args: &[String]) -> Result<()> {
     .stdout(Stdio::null())
     .stderr(File::create(dir.join("prometheus.log"))?);
     eprintln!("$ {}", show(&cmd));
-    let _server = Server(cmd.spawn().context("cannot start prometheus")?);
+    let _server = crate::util::KillOnDrop(cmd.spawn().context("cannot start prometheus")?);
     let deadline = Instant::now() + Duration::from_secs(300);
     while curl_get(&format!("{url}/-/ready"))?.0 != 200 {
         if Instant::now() > deadline {
@@ -582,11 +572,7 @@ pub fn run(args: &[String]) -> Result<()> {
         }
     }
 
-    let median = |xs: &[f64]| {
-        let mut v = xs.to_vec();
-        v.sort_by(f64::total_cmp);
-        v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
-    };
+    let median = |xs: &[f64]| crate::util::median(&mut xs.to_vec());
     let sre_wall = median(&sre_runs.iter().map(|r| r.0).collect::<Vec<_>>());
     let sre_rss = sre_runs.iter().map(|r| r.1).fold(0.0, f64::max);
     let curl_wall = median(&curl_runs);
@@ -597,19 +583,14 @@ pub fn run(args: &[String]) -> Result<()> {
     let field = |key: &str| log_value(&last_log, "read the alert history", key).unwrap_or(f64::NAN);
 
     header("machine");
-    let cpuinfo = fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let cpu = cpuinfo
-        .lines()
-        .find_map(|l| l.strip_prefix("model name"))
-        .and_then(|l| l.split_once(':'))
-        .map_or("unknown".to_string(), |(_, v)| v.trim().to_string());
+    let cpu = crate::util::cpu_model();
     println!(
         "cpus                   {} ({cpu})",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     println!(
         "prometheus             {}",
-        first_line(&prometheus, "--version")
+        crate::util::first_output_line(&prometheus, "--version")
     );
     println!("sre                    {}", version(&sre, &["--version"]));
     if let Some(g) = &generated {
@@ -673,22 +654,6 @@ pub fn run(args: &[String]) -> Result<()> {
     println!("ratio sre/curl: {:.2}x", sre_wall / curl_wall);
     eprintln!("bench-alerts finished in {}", human(started.elapsed()));
     Ok(())
-}
-
-fn first_line(program: &Path, arg: &str) -> String {
-    Command::new(program)
-        .arg(arg)
-        .output()
-        .ok()
-        .map(|o| {
-            let t = format!(
-                "{}{}",
-                String::from_utf8_lossy(&o.stdout),
-                String::from_utf8_lossy(&o.stderr)
-            );
-            t.lines().next().unwrap_or("").trim().to_string()
-        })
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 
 use crate::gen_k8s::{self, megabytes, parse_count, Params, Summary};
-use crate::util::{cargo, header, human, project_root, run_cmd, show, target_dir};
+use crate::util::{cargo, header, human, median, project_root, run_cmd, show, target_dir};
 
 /// GNU time, for peak RSS (`%M`).
 const GNU_TIME: &str = "/usr/bin/time";
@@ -587,19 +587,6 @@ fn help_startup(sre: &Path, runs: usize) -> Result<Vec<f64>> {
     Ok(times)
 }
 
-fn median(xs: &mut [f64]) -> f64 {
-    if xs.is_empty() {
-        return 0.0;
-    }
-    xs.sort_by(f64::total_cmp);
-    let n = xs.len();
-    if n % 2 == 1 {
-        xs[n / 2]
-    } else {
-        (xs[n / 2 - 1] + xs[n / 2]) / 2.0
-    }
-}
-
 /// The nearest-rank percentile.
 fn percentile(xs: &mut [f64], p: f64) -> f64 {
     if xs.is_empty() {
@@ -639,12 +626,7 @@ fn machine_facts(
     load_before: String,
     load_after: String,
 ) -> Vec<(&'static str, String)> {
-    let cpuinfo = fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let cpu = cpuinfo
-        .lines()
-        .find_map(|l| l.strip_prefix("model name"))
-        .and_then(|l| l.split_once(':'))
-        .map_or("unknown".to_string(), |(_, v)| v.trim().to_string());
+    let cpu = crate::util::cpu_model();
     let meminfo = fs::read_to_string("/proc/meminfo").unwrap_or_default();
     let memory = meminfo
         .lines()

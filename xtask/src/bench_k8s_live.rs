@@ -11,7 +11,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
@@ -49,16 +49,6 @@ fn parse(args: &[String]) -> Result<Options> {
         }
     }
     Ok(o)
-}
-
-/// Kills the test server when the benchmark ends, however it ends.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// `cargo xtask bench-k8s-live [--nodes N] [--pods M] [--runs R]`.
@@ -117,7 +107,7 @@ pub fn run(args: &[String]) -> Result<()> {
         .stderr(Stdio::inherit());
     eprintln!("$ {}", show(&cmd));
     let load = Instant::now();
-    let _server = Server(
+    let _server = crate::util::KillOnDrop(
         cmd.spawn()
             .with_context(|| format!("cannot start {}", testserver.display()))?,
     );

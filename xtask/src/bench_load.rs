@@ -9,8 +9,7 @@
 
 use std::fs;
 use std::net::TcpListener;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
@@ -53,16 +52,6 @@ fn parse(args: &[String]) -> Result<Options> {
     Ok(o)
 }
 
-/// Stops nginx when the benchmark ends, however it ends.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// The number after `key` in `text` (wrk and hey print `Requests/sec: N`).
 fn number_after(text: &str, key: &str) -> Option<f64> {
     let i = text.find(key)? + key.len();
@@ -74,23 +63,9 @@ fn number_after(text: &str, key: &str) -> Option<f64> {
         .ok()
 }
 
-/// The value of `"key": N` in chaos-load's pretty JSON report, at the indentation of the
-/// summary's own fields (4 spaces) unless `nested`, so `requests` is the total and not a
-/// per-second entry's.
-fn json_number(text: &str, key: &str) -> Option<f64> {
-    json_number_at(text, key, "\n    ")
-}
-
-fn json_number_at(text: &str, key: &str, indent: &str) -> Option<f64> {
-    let pat = format!("{indent}\"{key}\":");
-    let i = text.find(&pat)? + pat.len();
-    text[i..]
-        .trim_start()
-        .split([',', '\n', '}'])
-        .next()?
-        .trim()
-        .parse()
-        .ok()
+/// A number in a JSON report, by its path of keys.
+fn json_number(text: &str, path: &[&str]) -> Option<f64> {
+    crate::bench_k8s::report_field(text, path)?.parse().ok()
 }
 
 fn output_of(cmd: &mut Command) -> Result<String> {
@@ -111,11 +86,6 @@ fn output_of(cmd: &mut Command) -> Result<String> {
 
 /// Reads requests/s from a tool's output.
 type RpsParser = fn(&str) -> Option<f64>;
-
-fn median(xs: &mut [f64]) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    xs.get(xs.len() / 2).copied().unwrap_or(f64::NAN)
-}
 
 /// `cargo xtask bench-load [--duration 10] [--runs 3] [--soak 600]`.
 pub fn run(args: &[String]) -> Result<()> {
@@ -151,7 +121,7 @@ pub fn run(args: &[String]) -> Result<()> {
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     eprintln!("$ {}", show(&cmd));
-    let _server = Server(cmd.spawn().context("cannot start nginx")?);
+    let _server = crate::util::KillOnDrop(cmd.spawn().context("cannot start nginx")?);
     let url = format!("http://127.0.0.1:{port}/");
     let deadline = Instant::now() + Duration::from_secs(10);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -191,7 +161,9 @@ pub fn run(args: &[String]) -> Result<()> {
             ])
             .args(["-d", &format!("{d}s"), "-q", "-o", "json"])
             .env("SRE_CONFIG", "/dev/null");
-            tools.push(("sre chaos-load".into(), s, |s| json_number(s, "rps")));
+            tools.push(("sre chaos-load".into(), s, |s| {
+                json_number(s, &["summary", "rps"])
+            }));
             if let Some(hey) = &hey {
                 let mut h = Command::new(hey);
                 h.args(["-z", &format!("{d}s"), "-c", &c, "-cpus", &t, &url]);
@@ -201,7 +173,9 @@ pub fn run(args: &[String]) -> Result<()> {
                 let mut h = Command::new(oha);
                 h.args(["-z", &format!("{d}s"), "-c", &c, "--no-tui", "--json", &url])
                     .env("TOKIO_WORKER_THREADS", &t);
-                tools.push(("oha".into(), h, |s| json_number_at(s, "requestsPerSec", "")));
+                tools.push(("oha".into(), h, |s| {
+                    json_number(s, &["summary", "requestsPerSec"])
+                }));
             }
             for (name, mut cmd, parse_rps) in tools {
                 if i == 0 {
@@ -219,7 +193,7 @@ pub fn run(args: &[String]) -> Result<()> {
         }
         let row = results
             .into_iter()
-            .map(|(n, mut v)| (n, median(&mut v)))
+            .map(|(n, mut v)| (n, crate::util::median(&mut v)))
             .collect();
         rows.push((format!("{threads} thread(s), {conns} connections"), row));
     }
@@ -250,13 +224,10 @@ pub fn run(args: &[String]) -> Result<()> {
                 ])
                 .env("SRE_CONFIG", "/dev/null"),
         )?;
-        let nested = |key: &str| json_number_at(&text, key, "\n      ").unwrap_or(f64::NAN);
-        let achieved = nested("achievedRps");
-        let dropped = nested("dropped");
-        let p99 = text
-            .find("\"latencyMs\"")
-            .and_then(|i| json_number_at(&text[i..], "p99", "\n      "))
-            .unwrap_or(f64::NAN);
+        let get = |path: &[&str]| json_number(&text, path).unwrap_or(f64::NAN);
+        let achieved = get(&["summary", "rate", "achievedRps"]);
+        let dropped = get(&["summary", "rate", "dropped"]);
+        let p99 = get(&["summary", "latencyMs", "p99"]);
         eprintln!(
             "  {rate}/s requested: {achieved:.1}/s achieved, p99 {p99} ms, {dropped} dropped"
         );
@@ -292,32 +263,34 @@ pub fn run(args: &[String]) -> Result<()> {
             .trim()
             .parse()
             .context("unexpected GNU time output")?;
-        let requests = json_number(&text, "requests").unwrap_or(f64::NAN);
+        let requests = json_number(&text, &["summary", "requests"]).unwrap_or(f64::NAN);
         soak = Some((kb / 1024.0, requests));
     }
 
     header("machine");
-    let cpuinfo = fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let cpu = cpuinfo
-        .lines()
-        .find_map(|l| l.strip_prefix("model name"))
-        .and_then(|l| l.split_once(':'))
-        .map_or("unknown".to_string(), |(_, v)| v.trim().to_string());
+    let cpu = crate::util::cpu_model();
     println!(
         "cpus      {} ({cpu})",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
-    println!("nginx     {}", first_line(&nginx, "-v"));
-    println!("wrk       {}", first_line(&wrk, "--version"));
+    println!("nginx     {}", crate::util::first_output_line(&nginx, "-v"));
+    println!(
+        "wrk       {}",
+        crate::util::first_output_line(&wrk, "--version")
+    );
     if let Some(h) = &hey {
         println!("hey       {}", h.display());
     }
     println!(
         "oha       {}",
-        oha.as_ref()
-            .map_or("not installed".to_string(), |p| first_line(p, "--version"))
+        oha.as_ref().map_or("not installed".to_string(), |p| {
+            crate::util::first_output_line(p, "--version")
+        })
     );
-    println!("sre       {}", first_line(&sre, "--version"));
+    println!(
+        "sre       {}",
+        crate::util::first_output_line(&sre, "--version")
+    );
     header("results (median requests/s)");
     for (label, row) in &rows {
         let wrk_rps = row
@@ -346,22 +319,6 @@ pub fn run(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-fn first_line(program: &Path, arg: &str) -> String {
-    Command::new(program)
-        .arg(arg)
-        .output()
-        .ok()
-        .map(|o| {
-            let t = format!(
-                "{}{}",
-                String::from_utf8_lossy(&o.stdout),
-                String::from_utf8_lossy(&o.stderr)
-            );
-            t.lines().next().unwrap_or("").trim().to_string()
-        })
-        .unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -376,10 +333,13 @@ mod tests {
             number_after("  Requests/sec:\t1234.5", "Requests/sec"),
             Some(1234.5)
         );
-        let j = "{\n  \"summary\": {\n    \"perSecond\": [\n      {\n        \"requests\": 5\n      }\n    ],\n    \"rate\": {\n      \"achievedRps\": 999.9\n    },\n    \"requests\": 1003,\n    \"rps\": 1500.5\n  }\n}";
-        assert_eq!(json_number(j, "rps"), Some(1500.5));
-        assert_eq!(json_number(j, "requests"), Some(1003.0));
-        assert_eq!(json_number_at(j, "achievedRps", "\n      "), Some(999.9));
-        assert_eq!(json_number(j, "missing"), None);
+        let j = r#"{"summary": {"perSecond": [{"requests": 5}], "rate": {"achievedRps": 999.9}, "requests": 1003, "rps": 1500.5}}"#;
+        assert_eq!(json_number(j, &["summary", "rps"]), Some(1500.5));
+        assert_eq!(json_number(j, &["summary", "requests"]), Some(1003.0));
+        assert_eq!(
+            json_number(j, &["summary", "rate", "achievedRps"]),
+            Some(999.9)
+        );
+        assert_eq!(json_number(j, &["summary", "missing"]), None);
     }
 }

@@ -323,21 +323,7 @@ fn too_many_points(body: &str) -> bool {
         || b.contains("cannot select more than")
 }
 
-/// `scheme://host:port/path`, without userinfo (only the authority is looked at, and
-/// its last `@` ends the userinfo, as a password may hold `@`).
-pub fn shown_url(url: &str) -> String {
-    let (scheme, rest) = match url.split_once("://") {
-        Some((s, r)) => (Some(s), r),
-        None => (None, url),
-    };
-    let end = rest.find('/').unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(end);
-    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    match scheme {
-        Some(s) => format!("{s}://{host}{path}"),
-        None => format!("{host}{path}"),
-    }
-}
+pub use sre_cli::url::shown_url;
 
 #[derive(Deserialize)]
 struct Envelope<T> {

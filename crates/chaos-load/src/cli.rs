@@ -1,6 +1,6 @@
 //! `sre chaos-load`: the command line over the engine.
 
-use crate::engine::{self, Live, Plan, Stop};
+use crate::engine::{self, Plan, Stop};
 use crate::http1::Target;
 use crate::schedule::{parse_rate, Schedule};
 use crate::summary::LoadSummary;
@@ -634,8 +634,9 @@ pub enum LiveView {
 /// when `signals`), and checks the thresholds.
 pub fn measure(a: &RunArgs, view: LiveView, signals: bool) -> anyhow::Result<Measured> {
     let (mut plan, requested) = plan(a)?;
-    // The dashboard reads the live counters the metrics endpoint serves.
-    if view == LiveView::Dashboard && plan.metrics.is_none() {
+    // The dashboard and the progress line read the live counters the metrics endpoint
+    // serves (a few relaxed increments per request, only when something reads them).
+    if view != LiveView::Quiet && plan.metrics.is_none() {
         plan.metrics = Some(Arc::new(crate::metrics::Metrics::new(
             &plan.url,
             plan.concurrency,
@@ -665,7 +666,6 @@ pub fn measure(a: &RunArgs, view: LiveView, signals: bool) -> anyhow::Result<Mea
             }
         });
     }
-    let live = Arc::new(Live::default());
     let done = Arc::new(AtomicBool::new(false));
     let dashboard = match (&plan.metrics, view) {
         (Some(m), LiveView::Dashboard) => {
@@ -686,23 +686,29 @@ pub fn measure(a: &RunArgs, view: LiveView, signals: bool) -> anyhow::Result<Mea
         }
         _ => None,
     };
-    let progress = (view == LiveView::Line).then(|| {
-        let (live, done) = (Arc::clone(&live), Arc::clone(&done));
-        std::thread::spawn(move || {
-            let start = Instant::now();
-            while !done.load(Ordering::Relaxed) {
-                std::thread::sleep(Duration::from_millis(250));
-                let n = live.completed.load(Ordering::Relaxed);
-                let f = live.failures.load(Ordering::Relaxed);
-                let t = start.elapsed().as_secs_f64();
-                eprint!(
-                    "\r{t:6.1}s  {n} requests  {:.0}/s  {f} failed   ",
-                    n as f64 / t.max(0.001)
-                );
-            }
-            eprintln!();
-        })
-    });
+    let progress = match (&plan.metrics, view) {
+        (Some(m), LiveView::Line) => {
+            let (m, done) = (Arc::clone(m), Arc::clone(&done));
+            Some(std::thread::spawn(move || {
+                let start = Instant::now();
+                let mut v = crate::tui::View::default();
+                while !done.load(Ordering::Relaxed) {
+                    let interval = Duration::from_millis(250);
+                    std::thread::sleep(interval);
+                    v.update(&m, start.elapsed(), interval);
+                    let t = start.elapsed().as_secs_f64();
+                    eprint!(
+                        "\r{t:6.1}s  {} requests  {:.0}/s  {} failed   ",
+                        v.requests,
+                        v.requests as f64 / t.max(0.001),
+                        v.failures
+                    );
+                }
+                eprintln!();
+            }))
+        }
+        _ => None,
+    };
     let shape = Shape {
         url: plan.url.clone(),
         steps: plan
@@ -717,8 +723,7 @@ pub fn measure(a: &RunArgs, view: LiveView, signals: bool) -> anyhow::Result<Mea
         stop: plan.stop,
         requested,
     };
-    let counts = (view == LiveView::Line).then(|| Arc::clone(&live));
-    let outcome = engine::run(plan, stop, counts).context("the load run failed")?;
+    let outcome = engine::run(plan, stop).context("the load run failed")?;
     if let Some(e) = &outcome.jtl_error {
         eprintln!("chaos-load: --jtl: {e}");
     }

@@ -101,13 +101,6 @@ fn part_path(jtl: &Jtl, thread: usize) -> std::path::PathBuf {
     p.into()
 }
 
-/// Counters the progress display reads while the run goes on.
-#[derive(Debug, Default)]
-pub struct Live {
-    pub completed: AtomicU64,
-    pub failures: AtomicU64,
-}
-
 /// What a run measured.
 #[derive(Debug)]
 pub struct Outcome {
@@ -135,8 +128,6 @@ struct Shared {
     /// Requests handed out so far (the budget of `-n`, or the open model's send index).
     issued: AtomicU64,
     stop: Arc<AtomicBool>,
-    live: Arc<Live>,
-    live_counts: bool,
 }
 
 impl Shared {
@@ -219,8 +210,7 @@ impl Default for StopSignal {
 }
 
 /// Runs the plan; `stop` ends it early (Ctrl-C).
-/// `live`: counters for a progress display, kept only when given.
-pub fn run(plan: Plan, stop: StopSignal, live: Option<Arc<Live>>) -> std::io::Result<Outcome> {
+pub fn run(plan: Plan, stop: StopSignal) -> std::io::Result<Outcome> {
     let started_at = std::time::SystemTime::now();
     let threads = plan.threads.clamp(1, plan.concurrency.max(1));
     let shared = Arc::new(Shared {
@@ -232,8 +222,6 @@ pub fn run(plan: Plan, stop: StopSignal, live: Option<Arc<Live>>) -> std::io::Re
         issued: AtomicU64::new(0),
         stop_rx: stop.tx.subscribe(),
         stop: stop.flag,
-        live_counts: live.is_some(),
-        live: live.unwrap_or_default(),
     });
     let mut handles = Vec::with_capacity(threads);
     for t in 0..threads {
@@ -559,9 +547,6 @@ async fn connection(
                         };
                         m.answer(answer.status, done.saturating_duration_since(from));
                     }
-                    if answer.status >= 400 && shared.live_counts {
-                        shared.live.failures.fetch_add(1, Ordering::Relaxed);
-                    }
                 }
                 Err(kind) => {
                     r.error(kind, at_second);
@@ -571,49 +556,38 @@ async fn connection(
                     if let Some(m) = &shared.plan.metrics {
                         m.error(kind);
                     }
-                    if shared.live_counts {
-                        shared.live.failures.fetch_add(1, Ordering::Relaxed);
-                    }
                 }
             }
         }
         if let (Some(j), Some(spec)) = (jtl, &shared.plan.jtl) {
-            let mut j = j.borrow_mut();
+            let mut guard = j.borrow_mut();
+            let part: &mut JtlPart = &mut guard;
             let (code, failure) = match &result {
-                Ok(a) => (a.status.to_string(), String::new()),
-                Err(kind) => (kind.as_str().to_string(), kind.as_str().to_string()),
+                Ok(a) => (
+                    a.status.to_string(),
+                    if a.status >= 400 { "HTTP error" } else { "" },
+                ),
+                Err(kind) => (kind.as_str().to_string(), kind.as_str()),
             };
-            let success = result.as_ref().is_ok_and(|a| a.status < 400);
             let row = crate::csv::JtlRow {
                 at_ms: shared.start_ms + sent.saturating_duration_since(shared.start).as_millis(),
                 elapsed_ms: done.duration_since(sent).as_millis(),
                 label: &spec.label,
                 code: &code,
-                success,
-                failure: if success {
-                    ""
-                } else if failure.is_empty() {
-                    "HTTP error"
-                } else {
-                    &failure
-                },
-                thread: &j.thread.clone(),
+                success: failure.is_empty(),
+                failure,
+                thread: &part.thread,
                 bytes: result.as_ref().map_or(0, |a| a.bytes),
-                sent: target.request.len() as u64,
+                sent: bytes.map_or(target.request.len(), |(b, _)| b.len()) as u64,
                 threads: shared.plan.concurrency,
                 url: &spec.url,
                 connect_ms: connect_time.as_millis(),
             };
-            crate::csv::jtl_row(&mut j.buf, &row);
-            j.rows += 1;
-            if j.buf.len() >= 1 << 16 {
-                j.flush();
+            crate::csv::jtl_row(&mut part.buf, &row);
+            part.rows += 1;
+            if part.buf.len() >= 1 << 16 {
+                part.flush();
             }
-        }
-        // Shared between threads: counted only when a progress line reads it (a contended
-        // cache line costs more than the rest of the bookkeeping).
-        if shared.live_counts {
-            shared.live.completed.fetch_add(1, Ordering::Relaxed);
         }
         previous_done = done;
         *last.borrow_mut() = done;

@@ -32,17 +32,4 @@ pub mod text;
 pub mod threshold;
 pub mod tui;
 
-/// A URL without `user:password@`, for reports and messages.
-pub fn shown_url(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, rest)) => {
-            let (authority, path) = match rest.find(['/', '?', '#']) {
-                Some(i) => rest.split_at(i),
-                None => (rest, ""),
-            };
-            let host = authority.rsplit('@').next().unwrap_or(authority);
-            format!("{scheme}://{host}{path}")
-        }
-        None => url.to_string(),
-    }
-}
+pub use sre_cli::url::shown_url;

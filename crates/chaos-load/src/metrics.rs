@@ -6,8 +6,7 @@
 //! codes (at most 500 values, in practice a handful) and the seven error kinds.
 
 use crate::stats::ErrorKind;
-use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -139,38 +138,32 @@ impl Metrics {
     }
 }
 
-/// Serves `/metrics` on `addr` from a background thread for as long as the process runs;
-/// returns the address it listens on.
+/// Serves `/metrics` on `addr` (tiny_http, as alert-analyzer's exporter) from a background
+/// thread for as long as the process runs; returns the address it listens on.
 pub fn serve(addr: &str, metrics: Arc<Metrics>) -> std::io::Result<SocketAddr> {
-    let listener = TcpListener::bind(addr)?;
-    let local = listener.local_addr()?;
+    let server = tiny_http::Server::http(addr).map_err(|e| std::io::Error::other(e.to_string()))?;
+    let local = server
+        .server_addr()
+        .to_ip()
+        .ok_or_else(|| std::io::Error::other("the metrics listener has no IP address"))?;
     std::thread::Builder::new()
         .name("metrics".into())
         .spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { continue };
-                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-                let mut reader = BufReader::new(&stream);
-                let mut line = String::new();
-                if reader.read_line(&mut line).is_err() {
-                    continue;
-                }
-                // The rest of the head, up to the empty line.
-                let mut header = String::new();
-                while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
-                    header.clear();
-                }
-                let path = line.split_whitespace().nth(1).unwrap_or("");
-                let (status, body) = if path == "/metrics" || path.starts_with("/metrics?") {
-                    ("200 OK", metrics.render())
+            for request in server.incoming_requests() {
+                let path = request.url().split('?').next().unwrap_or("");
+                let (code, body) = if path == "/metrics" {
+                    (200, metrics.render())
                 } else {
-                    ("404 Not Found", "see /metrics\n".to_string())
+                    (404, "see /metrics\n".to_string())
                 };
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
+                let mut response = tiny_http::Response::from_string(body).with_status_code(code);
+                if let Ok(h) = tiny_http::Header::from_bytes(
+                    &b"Content-Type"[..],
+                    &b"text/plain; version=0.0.4"[..],
+                ) {
+                    response = response.with_header(h);
+                }
+                let _ = request.respond(response);
             }
         })?;
     Ok(local)

@@ -23,5 +23,6 @@ pub mod output;
 pub mod progress;
 pub mod signal;
 pub mod units;
+pub mod url;
 
 pub use exit::ExitStatus;
