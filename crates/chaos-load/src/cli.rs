@@ -85,7 +85,7 @@ pub struct RunArgs {
     pub url: Option<String>,
     /// A scenario file (YAML): several requests with weights, headers, bodies, values from
     /// a CSV file, think time
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["body", "body_file", "json", "headers", "http2"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["body", "body_file", "json", "headers"])]
     pub scenario: Option<PathBuf>,
     /// Connections kept open, each with one request in flight
     #[arg(short = 'c', long, value_name = "N", default_value_t = 64)]
@@ -137,6 +137,10 @@ pub struct RunArgs {
     /// Open a new connection for every request (`Connection: close`)
     #[arg(long, conflicts_with = "http2")]
     pub no_keepalive: bool,
+    /// Follow at most N redirects (301, 302, 303, 307, 308) per request, counted as one
+    /// request to the last answer; 0: a redirect is the answer
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub redirects: u32,
     /// Speak HTTP/2: negotiated with ALPN over https://, with prior knowledge (h2c) over
     /// http://; one stream at a time on each connection
     #[arg(long)]
@@ -305,44 +309,11 @@ fn request_bytes(
     let mut bytes = text.into_bytes();
     bytes.extend_from_slice(&body);
     let h2 = if a.http2 {
-        let mut map = http::HeaderMap::new();
-        let bad = |name: &str| anyhow::anyhow!("-H `{name}` is not a header HTTP/2 can send");
-        for (k, v) in &headers {
-            // Connection-specific headers do not exist in HTTP/2 (RFC 9113 8.2.2).
-            if [
-                "connection",
-                "keep-alive",
-                "transfer-encoding",
-                "upgrade",
-                "host",
-            ]
-            .iter()
-            .any(|h| k.eq_ignore_ascii_case(h))
-            {
-                continue;
-            }
-            let name = http::header::HeaderName::from_bytes(k.as_bytes()).map_err(|_| bad(k))?;
-            let value = http::header::HeaderValue::from_str(v).map_err(|_| bad(k))?;
-            map.append(name, value);
-        }
-        for (k, v) in [
-            (
-                "user-agent",
-                concat!("sre-chaos-load/", env!("CARGO_PKG_VERSION")),
-            ),
-            ("accept", "*/*"),
-        ] {
-            if !map.contains_key(k) {
-                map.insert(k, http::header::HeaderValue::from_static(v));
-            }
-        }
-        Some(crate::h2::Request {
-            method: http::Method::from_bytes(method.as_bytes())
-                .map_err(|_| anyhow::anyhow!("-m/--method `{}` is not an HTTP method", a.method))?,
-            uri: uri.clone(),
-            headers: map,
-            body: bytes::Bytes::from(body),
-        })
+        let scheme = uri.scheme_str().unwrap_or("http");
+        Some(
+            crate::h2::Request::from_h1(&bytes, scheme)
+                .map_err(|e| anyhow::anyhow!("--http2: {e}"))?,
+        )
     } else {
         None
     };
@@ -396,8 +367,8 @@ impl rustls::client::danger::ServerCertVerifier for NoVerify {
 }
 
 /// The TLS configuration: the system's trust store (or `--ca-file`), verification on
-/// unless `--insecure-skip-tls-verify`; ALPN http/1.1.
-fn tls_config(a: &RunArgs) -> anyhow::Result<Arc<rustls::ClientConfig>> {
+/// unless `--insecure-skip-tls-verify`; ALPN h2 or http/1.1.
+fn tls_config(a: &RunArgs, http2: bool) -> anyhow::Result<Arc<rustls::ClientConfig>> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()
@@ -430,7 +401,7 @@ fn tls_config(a: &RunArgs) -> anyhow::Result<Arc<rustls::ClientConfig>> {
             .with_custom_certificate_verifier(Arc::new(verifier))
             .with_no_client_auth()
     };
-    config.alpn_protocols = if a.http2 {
+    config.alpn_protocols = if http2 {
         vec![b"h2".to_vec()]
     } else {
         vec![b"http/1.1".to_vec()]
@@ -462,6 +433,14 @@ pub fn plan(a: &RunArgs) -> anyhow::Result<(Plan, Option<f64>)> {
         Some("https") => true,
         _ => bail!("--url `{shown}` must start with http:// or https://"),
     };
+    // The origin, as redirects are compared with it.
+    let origin = url::Url::parse(&raw_url)
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "--url `{shown}` is not a URL ({e}): give e.g. http://127.0.0.1:8080/health"
+            )
+        })?
+        .origin();
     if uri.authority().is_some_and(|au| au.as_str().contains('@')) {
         bail!("--url `{shown}` has credentials in it, which chaos-load does not send: use --basic-auth-user USER with the password in SRE_LOAD_PASSWORD");
     }
@@ -503,7 +482,7 @@ pub fn plan(a: &RunArgs) -> anyhow::Result<(Plan, Option<f64>)> {
     let tls = if https {
         let name = rustls::pki_types::ServerName::try_from(bare.to_string())
             .map_err(|e| anyhow::anyhow!("--url host `{host}` is not a TLS server name: {e}"))?;
-        Some((name, tls_config(a)?))
+        Some((name, tls_config(a, a.http2)?))
     } else {
         None
     };
@@ -562,6 +541,16 @@ pub fn plan(a: &RunArgs) -> anyhow::Result<(Plan, Option<f64>)> {
         close: a.no_keepalive,
         scenario: Arc::new(sc),
     });
+    let follow = (a.redirects > 0).then(|| {
+        Arc::new(crate::redirect::Follow {
+            max: a.redirects,
+            origin: origin.clone(),
+            // Hops to another origin speak HTTP/1.1 (verified like the target); if TLS
+            // cannot be set up here, only such hops fail, as `tls`.
+            tls: tls_config(a, false).ok(),
+            connect_timeout: a.connect_timeout,
+        })
+    });
     let target = Target {
         addrs,
         tls,
@@ -581,6 +570,7 @@ pub fn plan(a: &RunArgs) -> anyhow::Result<(Plan, Option<f64>)> {
             timeout: a.timeout,
             url: raw_url.clone(),
             scenario,
+            follow,
             metrics: a.metrics_addr.as_ref().map(|_| {
                 let url = shown.clone();
                 let without_query = url.split(['?', '#']).next().unwrap_or(&url).to_string();

@@ -310,6 +310,7 @@ pub fn merge(runs: &[Saved]) -> Result<(LoadSummary, Histogram<u64>), String> {
         acc.bytes_in += s.bytes_in;
         acc.bytes_out += s.bytes_out;
         acc.connections += s.connections;
+        acc.redirects += s.redirects;
         acc.interrupted |= s.interrupted;
         acc.rate = match (acc.rate.take(), &s.rate) {
             (Some(x), Some(y)) => Some(RateSummary {

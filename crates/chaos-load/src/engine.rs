@@ -52,6 +52,8 @@ pub struct Plan {
     pub url: String,
     /// `--scenario`: the requests to pick from, instead of the target's one request.
     pub scenario: Option<ScenarioTarget>,
+    /// `--redirects` above 0: how to follow them.
+    pub follow: Option<Arc<crate::redirect::Follow>>,
 }
 
 /// A scenario with what its requests need from the URL.
@@ -394,7 +396,8 @@ impl AnyConn {
         })
     }
 
-    /// Sends the target's request, or `bytes` (a scenario's HTTP/1.1 request).
+    /// Sends the target's request, or `bytes` (a scenario's or a redirect's HTTP/1.1
+    /// request, turned into HTTP/2 on an HTTP/2 connection).
     async fn exchange(
         &mut self,
         t: &Target,
@@ -403,7 +406,21 @@ impl AnyConn {
         match (self, bytes) {
             (AnyConn::H1(c), Some((b, head))) => c.exchange_bytes(b, head).await,
             (AnyConn::H1(c), None) => c.exchange(t).await,
-            (AnyConn::H2(c), _) => c.exchange(t).await,
+            (AnyConn::H2(c), Some((b, _))) => {
+                let scheme = if t.tls.is_some() { "https" } else { "http" };
+                let r = crate::h2::Request::from_h1(b, scheme)
+                    .map_err(|_| ErrorKind::InvalidRequest)?;
+                c.exchange_request(&r).await
+            }
+            (AnyConn::H2(c), None) => c.exchange(t).await,
+        }
+    }
+
+    /// The `Location` of the last answer, if it was a redirect.
+    fn take_location(&mut self) -> Option<String> {
+        match self {
+            AnyConn::H1(c) => c.location.take(),
+            AnyConn::H2(c) => c.location.take(),
         }
     }
 
@@ -420,6 +437,66 @@ impl AnyConn {
             AnyConn::H2(c) => c.received,
         }
     }
+}
+
+/// Follows the redirects after `answer` (to `first`): the answer at the end of the chain,
+/// with the bytes of all its answers; hops to the target's origin go over `conn`.
+async fn follow(
+    conn: &mut Option<AnyConn>,
+    target: &Target,
+    f: &crate::redirect::Follow,
+    first: &[u8],
+    mut answer: http1::Answer,
+    recorder: &RefCell<Recorder>,
+) -> Result<http1::Answer, ErrorKind> {
+    let mut request = first.to_vec();
+    let mut scheme = if target.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    }
+    .to_string();
+    let mut location = conn.as_mut().and_then(AnyConn::take_location);
+    let mut hops = 0;
+    while crate::redirect::is_redirect(answer.status) {
+        // A redirect without a Location is the answer.
+        let Some(loc) = location.take() else {
+            break;
+        };
+        if hops == f.max {
+            return Err(ErrorKind::TooManyRedirects);
+        }
+        hops += 1;
+        let hop = crate::redirect::next(&request, &scheme, answer.status, &loc)?;
+        let (next, loc) = if hop.url.origin() == f.origin {
+            if conn.as_ref().is_none_or(|c| c.closed() || target.close) {
+                *conn = Some(AnyConn::connect(target).await?);
+                recorder.borrow_mut().connections += 1;
+            }
+            let c = conn.as_mut().ok_or(ErrorKind::Connect)?;
+            let next = c.exchange(target, Some((&hop.bytes, hop.head))).await?;
+            (next, c.take_location())
+        } else {
+            let other = f.target_for(&hop.url).await?;
+            let mut c = http1::connect(&other).await?;
+            recorder.borrow_mut().connections += 1;
+            let next = c.exchange_bytes(&hop.bytes, hop.head).await?;
+            (next, c.location.take())
+        };
+        {
+            let mut r = recorder.borrow_mut();
+            r.redirects += 1;
+            r.bytes_out += hop.bytes.len() as u64;
+        }
+        answer = http1::Answer {
+            status: next.status,
+            bytes: answer.bytes + next.bytes,
+        };
+        location = loc;
+        scheme = hop.url.scheme().to_string();
+        request = hop.bytes;
+    }
+    Ok(answer)
 }
 
 /// One connection's loop: take the next request, send it, record.
@@ -492,7 +569,7 @@ async fn connection(
                 return Err(ErrorKind::Connect);
             };
             let before = c.received();
-            match c.exchange(target, bytes).await {
+            let answer = match c.exchange(target, bytes).await {
                 // A kept-alive connection the server closed while it was idle fails before
                 // any byte of an answer: that is not the server failing the request.
                 // Reconnect and send it again, once (as browsers and HTTP clients do).
@@ -504,6 +581,13 @@ async fn connection(
                     answer
                 }
                 other => other,
+            }?;
+            match &shared.plan.follow {
+                Some(f) if crate::redirect::is_redirect(answer.status) => {
+                    let first = bytes.map_or(target.request.as_slice(), |(b, _)| b);
+                    follow(&mut conn, target, f, first, answer, recorder).await
+                }
+                _ => Ok(answer),
             }
         });
         let result = exchange.await.unwrap_or(Err(ErrorKind::Timeout));

@@ -2,6 +2,9 @@
 //! knowledge (h2c). Built on hyper's HTTP/2 client (the `h2` crate): framing, flow control
 //! and HPACK are no job to redo by hand. Each connection carries one stream at a time, as
 //! each HTTP/1.1 connection carries one request.
+//!
+//! Requests are made from the HTTP/1.1 bytes the rest of the crate builds (the target's
+//! request, a scenario's, a redirect's), so every feature speaks both versions.
 
 use crate::http1::{connect_stream, Answer, Target};
 use crate::stats::ErrorKind;
@@ -29,6 +32,49 @@ impl std::fmt::Debug for Request {
     }
 }
 
+/// Headers that exist in HTTP/1.1 only (RFC 9113 8.2.2), and `Host`, which becomes the
+/// `:authority`; `Content-Length` is set from the body.
+const NOT_IN_H2: [&str; 8] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "transfer-encoding",
+    "upgrade",
+    "te",
+    "host",
+    "content-length",
+];
+
+impl Request {
+    /// The HTTP/2 form of an HTTP/1.1 request (`bytes`) sent over `scheme`; the error
+    /// names what HTTP/2 cannot carry.
+    pub fn from_h1(bytes: &[u8], scheme: &str) -> Result<Request, String> {
+        let r = crate::redirect::parse(bytes).ok_or("the request is not HTTP/1.1")?;
+        let host = r.header("host").ok_or("the request has no Host")?;
+        let uri: http::Uri = format!("{scheme}://{host}{}", r.path)
+            .parse()
+            .map_err(|_| format!("`{}` is not a request target", r.path))?;
+        let mut headers = http::HeaderMap::new();
+        for (name, value) in &r.headers {
+            if NOT_IN_H2.iter().any(|h| name.eq_ignore_ascii_case(h)) {
+                continue;
+            }
+            // The value may be a secret: the error names the header only.
+            let bad = || format!("header `{name}` is not one HTTP/2 can send");
+            let name = http::header::HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad())?;
+            let value = http::header::HeaderValue::from_bytes(value).map_err(|_| bad())?;
+            headers.append(name, value);
+        }
+        Ok(Request {
+            method: http::Method::from_bytes(r.method.as_bytes())
+                .map_err(|_| format!("`{}` is not an HTTP method", r.method))?,
+            uri,
+            headers,
+            body: Bytes::copy_from_slice(r.body),
+        })
+    }
+}
+
 /// One HTTP/2 connection.
 pub struct Conn {
     send: hyper::client::conn::http2::SendRequest<Full<Bytes>>,
@@ -36,6 +82,8 @@ pub struct Conn {
     pub closed: bool,
     /// Body bytes received so far.
     pub received: u64,
+    /// The `Location` of the last answer, if it was a redirect.
+    pub location: Option<String>,
 }
 
 fn kind_of(e: &hyper::Error) -> ErrorKind {
@@ -67,15 +115,22 @@ pub async fn connect(t: &Target) -> Result<Conn, ErrorKind> {
         send,
         closed: false,
         received: 0,
+        location: None,
     })
 }
 
 impl Conn {
-    /// Sends the request and reads the whole answer (body bytes counted).
+    /// Sends the target's request and reads the whole answer (body bytes counted).
     pub async fn exchange(&mut self, t: &Target) -> Result<Answer, ErrorKind> {
         let Some(r) = &t.http2 else {
-            return Err(ErrorKind::Connect);
+            return Err(ErrorKind::InvalidRequest);
         };
+        self.exchange_request(r).await
+    }
+
+    /// Sends `r` and reads the whole answer (body bytes counted).
+    pub async fn exchange_request(&mut self, r: &Request) -> Result<Answer, ErrorKind> {
+        self.location = None;
         if self.send.ready().await.is_err() {
             self.closed = true;
             return Err(ErrorKind::Reset);
@@ -89,6 +144,12 @@ impl Conn {
             kind_of(&e)
         })?;
         let status = resp.status().as_u16();
+        if crate::redirect::is_redirect(status) {
+            self.location = resp
+                .headers()
+                .get(http::header::LOCATION)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        }
         let mut body = resp.into_body();
         let mut bytes = 0u64;
         while let Some(frame) = body.frame().await {

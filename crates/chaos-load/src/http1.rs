@@ -117,6 +117,8 @@ pub struct Conn {
     /// Bytes received so far (to tell a connection the server closed while it was idle:
     /// its next exchange fails before any byte arrives).
     pub received: u64,
+    /// The `Location` of the last answer, if it was a redirect (`--redirects`).
+    pub location: Option<String>,
 }
 
 const BUF: usize = 16 * 1024;
@@ -141,6 +143,7 @@ pub async fn connect(t: &Target) -> Result<Conn, ErrorKind> {
         end: 0,
         closed: false,
         received: 0,
+        location: None,
     })
 }
 
@@ -267,6 +270,7 @@ impl Conn {
     }
 
     async fn read_answer(&mut self, head_only: bool) -> io::Result<Answer> {
+        self.location = None;
         loop {
             let (status, head_len, length, chunked, close) = loop {
                 let mut headers = [httparse::EMPTY_HEADER; 128];
@@ -275,6 +279,8 @@ impl Conn {
                     Ok(httparse::Status::Complete(n)) => {
                         let mut length: Option<u64> = None;
                         let (mut chunked, mut close) = (false, resp.version == Some(0));
+                        let code = resp.code.unwrap_or(0);
+                        let redirect = crate::redirect::is_redirect(code);
                         for h in resp.headers.iter() {
                             if h.name.eq_ignore_ascii_case("content-length") {
                                 // A length that does not parse, or two that disagree, make
@@ -295,9 +301,11 @@ impl Conn {
                             } else if h.name.eq_ignore_ascii_case("connection") {
                                 close =
                                     h.value.windows(5).any(|w| w.eq_ignore_ascii_case(b"close"));
+                            } else if redirect && h.name.eq_ignore_ascii_case("location") {
+                                self.location = Some(String::from_utf8_lossy(h.value).into_owned());
                             }
                         }
-                        break (resp.code.unwrap_or(0), n, length, chunked, close);
+                        break (code, n, length, chunked, close);
                     }
                     Ok(httparse::Status::Partial) => {
                         if self.fill().await? == 0 {

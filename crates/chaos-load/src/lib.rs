@@ -4,6 +4,7 @@
 //! - [`schedule`]: the open model's arrival times (constant rate, ramping stages).
 //! - [`http1`]: the hand-written HTTP/1.1 client of the hot path (plain and TLS); [`h2`]:
 //!   the HTTP/2 client (hyper) for `--http2`.
+//! - [`redirect`]: following redirects (`--redirects`).
 //! - [`engine`]: worker threads and connections, the closed and open models, the
 //!   coordinated-omission correction.
 //! - [`stats`]: per-thread recorders (HDR histograms, status codes, error kinds, a
@@ -24,6 +25,7 @@ pub mod h2;
 pub mod html;
 pub mod http1;
 pub mod metrics;
+pub mod redirect;
 pub mod scenario;
 pub mod schedule;
 pub mod stats;

@@ -27,12 +27,16 @@ pub enum ErrorKind {
     Timeout,
     /// The server reset or closed the connection before the whole answer.
     Reset,
-    /// The answer was not HTTP/1.1 this client can read.
+    /// The answer was not HTTP this client can read.
     InvalidResponse,
+    /// The chain of redirects was longer than `--redirects`.
+    TooManyRedirects,
+    /// The request could not be sent as it was given (a scenario value HTTP/2 cannot carry).
+    InvalidRequest,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 7] = [
+    pub const ALL: [ErrorKind; 9] = [
         ErrorKind::ConnectRefused,
         ErrorKind::ConnectTimeout,
         ErrorKind::Connect,
@@ -40,6 +44,8 @@ impl ErrorKind {
         ErrorKind::Timeout,
         ErrorKind::Reset,
         ErrorKind::InvalidResponse,
+        ErrorKind::TooManyRedirects,
+        ErrorKind::InvalidRequest,
     ];
 
     /// The name used in reports.
@@ -52,6 +58,8 @@ impl ErrorKind {
             ErrorKind::Timeout => "timeout",
             ErrorKind::Reset => "reset",
             ErrorKind::InvalidResponse => "invalidResponse",
+            ErrorKind::TooManyRedirects => "tooManyRedirects",
+            ErrorKind::InvalidRequest => "invalidRequest",
         }
     }
 }
@@ -129,6 +137,8 @@ pub struct Recorder {
     pub bytes_out: u64,
     /// Connections opened (first and after errors or `Connection: close`).
     pub connections: u64,
+    /// Redirects followed (`--redirects`), over all requests.
+    pub redirects: u64,
     /// Open model: sends that began more than [`LATE_US`] after their intended time, and
     /// the largest such delay (microseconds).
     pub late_sends: u64,
@@ -166,6 +176,7 @@ impl Default for Recorder {
             bytes_in: 0,
             bytes_out: 0,
             connections: 0,
+            redirects: 0,
             late_sends: 0,
             max_send_delay_us: 0,
             seconds: Vec::new(),
@@ -275,6 +286,7 @@ impl Recorder {
         self.bytes_in += other.bytes_in;
         self.bytes_out += other.bytes_out;
         self.connections += other.connections;
+        self.redirects += other.redirects;
         self.late_sends += other.late_sends;
         self.max_send_delay_us = self.max_send_delay_us.max(other.max_send_delay_us);
         for (i, st) in other.steps.iter().enumerate() {

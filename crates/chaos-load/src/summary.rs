@@ -118,6 +118,9 @@ pub struct LoadSummary {
     pub bytes_in: u64,
     pub bytes_out: u64,
     pub connections: u64,
+    /// Redirects followed (`--redirects`); each chain counts as one request.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub redirects: u64,
     /// Of the answers; in the open model from the intended send time.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub latency_ms: Option<Latency>,
@@ -209,6 +212,7 @@ impl LoadSummary {
             bytes_in: r.bytes_in,
             bytes_out: r.bytes_out,
             connections: r.connections,
+            redirects: r.redirects,
             latency_ms: Latency::of(&r.latency),
             latency_uncorrected_ms: requested_rps.and_then(|_| Latency::of(&r.uncorrected)),
             rate: requested_rps.map(|req| RateSummary {
@@ -245,4 +249,8 @@ impl LoadSummary {
             }),
         }
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }

@@ -92,6 +92,9 @@ pub fn table(r: &Report, s: &LoadSummary, checked: &[Checked]) -> String {
         megabytes(s.bytes_out),
         s.connections
     );
+    if s.redirects > 0 {
+        let _ = writeln!(out, "  redirects    {} followed", s.redirects);
+    }
     if let Some(rate) = &s.rate {
         let _ = writeln!(
             out,

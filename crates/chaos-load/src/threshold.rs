@@ -198,6 +198,7 @@ mod tests {
             status_codes: Default::default(),
             errors: Default::default(),
             bytes_in: 0,
+            redirects: 0,
             bytes_out: 0,
             connections: 1,
             latency_ms: None,

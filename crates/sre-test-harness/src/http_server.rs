@@ -1,7 +1,8 @@
 //! A small HTTP/1.1 server for load tests, with knobs: `/delay/<ms>` answers after that
-//! long, `/status/<code>` answers with that status, anything else answers 200 `ok`; every
-//! answer waits while the server is stalled ([`HttpTestServer::stall`]). It counts the
-//! requests it answered and keeps the headers of the last one.
+//! long, `/status/<code>` answers with that status, `/redirect/<code>?to=<location>`
+//! answers with that status and `Location` (without `to`, its own URL: a loop), anything else answers 200 `ok`; every answer
+//! waits while the server is stalled ([`HttpTestServer::stall`]). It counts the requests
+//! it answered, logs their request lines and keeps the headers of the last one.
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -19,6 +20,8 @@ struct State {
     answered: AtomicU64,
     stalled_until: Mutex<Option<Instant>>,
     last_headers: Mutex<Vec<(String, String)>>,
+    /// `METHOD /path?query` of every request, and whether it had a body.
+    log: Mutex<Vec<(String, bool)>>,
 }
 
 /// The running server; stops when dropped.
@@ -73,6 +76,11 @@ impl HttpTestServer {
         if let Ok(mut s) = self.state.stalled_until.lock() {
             *s = Some(Instant::now() + duration);
         }
+    }
+
+    /// `METHOD /path?query` of every request so far, with whether it carried a body.
+    pub fn request_log(&self) -> Vec<(String, bool)> {
+        self.state.log.lock().map(|l| l.clone()).unwrap_or_default()
     }
 
     /// The headers of the last request, names lowercased.
@@ -141,7 +149,21 @@ async fn handle(req: Request<hyper::body::Incoming>, state: &State) -> Response<
             .collect();
     }
     let path = req.uri().path().to_string();
+    let line = format!(
+        "{} {}",
+        req.method(),
+        req.uri().path_and_query().map_or("/", |p| p.as_str())
+    );
+    let query = req.uri().query().unwrap_or_default().to_string();
+    let body = http_body_util::BodyExt::collect(req.into_body())
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    if let Ok(mut l) = state.log.lock() {
+        l.push((line.clone(), !body.is_empty()));
+    }
     let mut status = 200;
+    let mut location = None;
     if let Some(ms) = path
         .strip_prefix("/delay/")
         .and_then(|v| v.parse::<u64>().ok())
@@ -152,6 +174,19 @@ async fn handle(req: Request<hyper::body::Incoming>, state: &State) -> Response<
         .and_then(|v| v.parse::<u16>().ok())
     {
         status = code;
+    } else if let Some(code) = path
+        .strip_prefix("/redirect/")
+        .and_then(|v| v.parse::<u16>().ok())
+    {
+        status = code;
+        location = Some(
+            form_urlencoded::parse(query.as_bytes())
+                .find(|(k, _)| k == "to")
+                .map_or_else(
+                    || line.split_once(' ').map_or("/", |(_, p)| p).to_string(),
+                    |(_, v)| v.into_owned(),
+                ),
+        );
     }
     loop {
         let until = state.stalled_until.lock().ok().and_then(|s| *s);
@@ -161,8 +196,11 @@ async fn handle(req: Request<hyper::body::Incoming>, state: &State) -> Response<
         }
     }
     state.answered.fetch_add(1, Ordering::SeqCst);
-    Response::builder()
-        .status(status)
+    let mut answer = Response::builder().status(status);
+    if let Some(l) = location {
+        answer = answer.header("location", l);
+    }
+    answer
         .body(Full::new(Bytes::from_static(b"ok\n")))
         .unwrap_or_else(|_| Response::new(Full::new(Bytes::from_static(b"bad status\n"))))
 }

@@ -986,3 +986,135 @@ fn sigterm_stops_a_run_at_once_and_the_report_is_still_written() {
         v["summary"]["rate"]
     );
 }
+
+#[test]
+fn redirects_are_followed_as_one_request_and_credentials_stay_with_their_origin() {
+    let a = HttpTestServer::start();
+    let b = HttpTestServer::start();
+    let run = |url: String, extra: &[&str]| {
+        let out = sre()
+            .args([
+                "chaos-load",
+                "run",
+                "--url",
+                &url,
+                "--threads",
+                "1",
+                "-o",
+                "json",
+            ])
+            .args(extra)
+            .run();
+        assert_eq!(out.status, Some(0), "{}", out.stderr);
+        json(&out)["summary"].clone()
+    };
+    let log_count = |s: &HttpTestServer, line: &str, body: bool| {
+        s.request_log()
+            .iter()
+            .filter(|(l, b)| l == line && *b == body)
+            .count()
+    };
+    // 303 after a POST: the next request is a GET without the body, on the same
+    // connection; the pair counts as one request with the last status.
+    let s = run(
+        format!("{}/redirect/303?to=/status/201", a.url()),
+        &["-m", "POST", "--body", "x", "-n", "20", "-c", "2"],
+    );
+    assert_eq!(s["requests"], 20, "{s}");
+    assert_eq!(s["statusCodes"], serde_json::json!({"201": 20}), "{s}");
+    assert_eq!(
+        (s["redirects"].as_u64(), s["connections"].as_u64()),
+        (Some(20), Some(2)),
+        "{s}"
+    );
+    assert_eq!(log_count(&a, "POST /redirect/303?to=/status/201", true), 20);
+    assert_eq!(log_count(&a, "GET /status/201", false), 20);
+    // 307 keeps the method and the body.
+    let s = run(
+        format!("{}/redirect/307?to=/status/202", a.url()),
+        &["-m", "POST", "--body", "x", "-n", "10", "-c", "1"],
+    );
+    assert_eq!(s["statusCodes"], serde_json::json!({"202": 10}), "{s}");
+    assert_eq!(log_count(&a, "POST /status/202", true), 10);
+
+    // To another origin: a connection of its own, and the token is not sent there.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token = dir.path().join("token");
+    std::fs::write(&token, "s3cret-token\n").expect("token");
+    let s = run(
+        format!("{}/redirect/302?to={}/landing", a.url(), b.url()),
+        &[
+            "-n",
+            "5",
+            "-c",
+            "1",
+            "--bearer-token-file",
+            token.to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(s["statusCodes"], serde_json::json!({"200": 5}), "{s}");
+    assert_eq!(
+        s["connections"], 6,
+        "one to the target, one per hop elsewhere: {s}"
+    );
+    assert_eq!(log_count(&b, "GET /landing", false), 5);
+    let has_auth = |s: &HttpTestServer| s.last_headers().iter().any(|(k, _)| k == "authorization");
+    assert!(has_auth(&a) && !has_auth(&b), "{:?}", b.last_headers());
+
+    // A loop: --redirects hops, then an error; with 0 the redirect is the answer.
+    let before = a.answered();
+    let s = run(
+        format!("{}/redirect/302", a.url()),
+        &["-n", "5", "-c", "1", "--redirects", "3"],
+    );
+    assert_eq!(
+        s["errors"],
+        serde_json::json!({"tooManyRedirects": 5}),
+        "{s}"
+    );
+    assert_eq!(a.answered() - before, 5 * 4);
+    let s = run(
+        format!("{}/redirect/302", a.url()),
+        &["-n", "5", "-c", "1", "--redirects", "0"],
+    );
+    assert_eq!(s["statusCodes"], serde_json::json!({"302": 5}), "{s}");
+    assert!(s.get("redirects").is_none(), "{s}");
+}
+
+#[test]
+fn a_scenario_runs_over_http2_and_follows_nginx_redirects_on_the_same_connection() {
+    let ngx = sre_test_harness::service::nginx_http2(true);
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("h2.yaml"),
+        format!(
+            "url: {}/\nheaders: {{X-Run: ci}}\nrequests:\n  - name: old page\n    path: /old\n  - name: post\n    method: POST\n    path: /form\n    body: 'a=1'\n",
+            ngx.url().replace("http://", "https://")
+        ),
+    )
+    .expect("yaml");
+    let out = sre()
+        .args(["chaos-load", "run", "--http2", "--scenario"])
+        .arg(dir.path().join("h2.yaml"))
+        .args(["-n", "200", "-c", "4", "-o", "json", "--ca-file"])
+        .arg(ngx.dir().join("ca.pem"))
+        .run();
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    let s = json(&out)["summary"].clone();
+    let by = s["byRequest"].as_array().expect("byRequest").clone();
+    let n = |i: usize| by[i]["requests"].as_u64().unwrap_or(0);
+    assert_eq!(n(0) + n(1), 200, "{s}");
+    assert_eq!(s["statusCodes"], serde_json::json!({"200": 200}), "{s}");
+    assert_eq!(s["redirects"].as_u64(), Some(n(0)), "{s}");
+    assert_eq!(s["connections"], 4, "{s}");
+    crate::wait_until(
+        Duration::from_secs(10),
+        "nginx to log every request",
+        || nginx_requests(&ngx) >= 200 + n(0) as usize,
+    );
+    let log = std::fs::read_to_string(ngx.dir().join("access.log")).expect("log");
+    let count = |s: &str| log.lines().filter(|l| l.contains(s)).count() as u64;
+    assert_eq!(count("\"GET /old HTTP/2.0\" 301"), n(0), "{log}");
+    assert_eq!(count("\"GET / HTTP/2.0\" 200"), n(0), "{log}");
+    assert_eq!(count("\"POST /form HTTP/2.0\" 200"), n(1), "{log}");
+}
