@@ -165,3 +165,30 @@ impl Conn {
         Ok(Answer { status, bytes })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http1_requests_become_http2_requests() {
+        let r = Request::from_h1(
+            b"POST /a?b=1 HTTP/1.1\r\nHost: h:8443\r\nConnection: keep-alive\r\nX-Run: ci\r\nContent-Length: 3\r\n\r\nabc",
+            "https",
+        )
+        .expect("converts");
+        assert_eq!(r.method, http::Method::POST);
+        assert_eq!(r.uri, "https://h:8443/a?b=1");
+        assert_eq!(r.body.as_ref(), b"abc");
+        let names: Vec<&str> = r.headers.keys().map(http::HeaderName::as_str).collect();
+        assert_eq!(names, ["x-run"]);
+        // A control character in a value: refused, and the error never shows the value.
+        let e = Request::from_h1(
+            b"GET / HTTP/1.1\r\nHost: h\r\nX-Secret: a\x01b\r\n\r\n",
+            "http",
+        )
+        .map(|_| ())
+        .expect_err("refused");
+        assert!(!e.contains("a\u{1}b"), "{e}");
+    }
+}
