@@ -36,6 +36,16 @@ pub const CL203: CheckMeta = CheckMeta {
     aliases: &[],
 };
 
+/// CL204: the two runs did not load the same thing the same way (another load model,
+/// URL or method), so their numbers do not compare.
+pub const CL204: CheckMeta = CheckMeta {
+    code: "CL204",
+    name: "incomparable-runs",
+    title: "The runs do not compare",
+    severity: Severity::Warning,
+    aliases: &[],
+};
+
 /// A saved run: its target and summary.
 #[derive(Debug, Clone)]
 pub struct Saved {
@@ -89,6 +99,34 @@ pub fn compare(before: &Saved, after: &Saved, tolerance: f64) -> (Vec<Row>, Vec<
     let mut findings = Vec::new();
     let change = |x: f64, y: f64| (x != 0.0).then(|| (y - x) / x);
     let resource = |m: &str| Resource::object("Metric", None, m);
+    for key in ["model", "url", "method"] {
+        let (x, y) = (before.target.get(key), after.target.get(key));
+        if x != y {
+            let shown = |v: Option<&serde_json::Value>| {
+                v.and_then(serde_json::Value::as_str)
+                    .unwrap_or("?")
+                    .to_string()
+            };
+            let why = if key == "model" {
+                ": open-model latency counts from when each request was due (queueing included), closed-model latency from the send, and the closed model's requests/s is what the server allowed; compare runs of the same model"
+            } else {
+                ""
+            };
+            findings.push(
+                Finding::new(
+                    &CL204,
+                    resource(key),
+                    format!(
+                        "before and after differ in {key}: {} against {}{why}",
+                        shown(x),
+                        shown(y)
+                    ),
+                )
+                .evidence("before", shown(x))
+                .evidence("after", shown(y)),
+            );
+        }
+    }
     if let (Some(lb), Some(la)) = (&b.latency_ms, &a.latency_ms) {
         for (name, x, y) in [
             ("p50", lb.p50, la.p50),
@@ -194,7 +232,7 @@ pub fn compare_report(
         .target
         .insert("after".into(), after.path.clone().into());
     report.target.insert("tolerance".into(), tolerance.into());
-    report.add_checks(&[CL201, CL202, CL203]);
+    report.add_checks(&[CL201, CL202, CL203, CL204]);
     for f in findings {
         report.push(f);
     }
@@ -329,6 +367,7 @@ pub fn merge(runs: &[Saved]) -> Result<(LoadSummary, Histogram<u64>), String> {
                 .extend(s.per_second[n..].iter().map(|p| PerSecond {
                     requests: 0,
                     failures: 0,
+                    errors: 0,
                     mean_ms: 0.0,
                     max_ms: 0.0,
                     percentiles_ms: Vec::new(),
@@ -336,12 +375,15 @@ pub fn merge(runs: &[Saved]) -> Result<(LoadSummary, Histogram<u64>), String> {
                 }));
         }
         for (x, y) in acc.per_second.iter_mut().zip(&s.per_second) {
-            let n = (x.requests + y.requests) as f64;
+            // The means are of the answers: weighted by them.
+            let answers = |p: &PerSecond| p.requests.saturating_sub(p.errors) as f64;
+            let n = answers(x) + answers(y);
             if n > 0.0 {
-                x.mean_ms = (x.mean_ms * x.requests as f64 + y.mean_ms * y.requests as f64) / n;
+                x.mean_ms = (x.mean_ms * answers(x) + y.mean_ms * answers(y)) / n;
             }
             x.requests += y.requests;
             x.failures += y.failures;
+            x.errors += y.errors;
             x.max_ms = x.max_ms.max(y.max_ms);
         }
     }
@@ -431,4 +473,69 @@ pub fn merge_report(
         summary,
         checked,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Outcome;
+    use crate::stats::{ErrorKind, Recorder};
+
+    fn saved(answers_us: &[u64], errors: u64) -> Saved {
+        let mut r = Recorder::default();
+        for us in answers_us {
+            r.answer(200, *us, None, 0);
+        }
+        for _ in 0..errors {
+            r.error(ErrorKind::Reset, 0);
+        }
+        let o = Outcome {
+            recorder: r,
+            elapsed: std::time::Duration::from_secs(1),
+            due: 0,
+            dropped: 0,
+            interrupted: false,
+            started_at: std::time::UNIX_EPOCH,
+            jtl_error: None,
+        };
+        // Through JSON, as `merge` reads runs.
+        let summary = serde_json::to_value(LoadSummary::new(&o, None))
+            .and_then(serde_json::from_value)
+            .expect("round trip");
+        Saved {
+            path: "run.json".into(),
+            target: Default::default(),
+            summary,
+        }
+    }
+
+    #[test]
+    fn runs_of_different_models_do_not_compare() {
+        let mut before = saved(&[1000], 0);
+        let mut after = saved(&[1000], 0);
+        before.target.insert("model".into(), "closed".into());
+        after.target.insert("model".into(), "open".into());
+        let (_, findings) = compare(&before, &after, 0.1);
+        let f: Vec<_> = findings.iter().filter(|f| f.code == "CL204").collect();
+        assert_eq!(f.len(), 1, "{findings:?}");
+        assert!(
+            f[0].message.contains("model: closed against open"),
+            "{}",
+            f[0].message
+        );
+        after.target.insert("model".into(), "closed".into());
+        assert!(compare(&before, &after, 0.1).1.is_empty());
+    }
+
+    #[test]
+    fn the_merged_per_second_mean_is_weighted_by_answers() {
+        // 2 answers of 1 ms and 8 errors, merged with 2 answers of 4 ms: the mean of the 4
+        // answers is 2.5 ms (weighting by requests would give 1.5 ms).
+        let (m, h) = merge(&[saved(&[1000, 1000], 8), saved(&[4000, 4000], 0)]).expect("merge");
+        let s = &m.per_second[0];
+        assert_eq!((s.requests, s.errors, s.failures), (12, 8, 8));
+        assert!((s.mean_ms - 2.5).abs() < 1e-9, "{s:?}");
+        assert_eq!(h.len(), 4);
+        assert_eq!(m.errors.get("reset"), Some(&8));
+    }
 }

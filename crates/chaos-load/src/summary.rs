@@ -88,6 +88,10 @@ pub struct PerSecond {
     pub second: usize,
     pub requests: u64,
     pub failures: u64,
+    /// Of the requests, those without an answer (errors); the mean and percentiles are of
+    /// the others.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub errors: u64,
     pub mean_ms: f64,
     pub max_ms: f64,
     /// Percentiles of the second's answers (within 20%: log buckets of ratio 1.2), as
@@ -232,6 +236,7 @@ impl LoadSummary {
                     second: i,
                     requests: s.requests,
                     failures: s.failures,
+                    errors: s.requests - s.answers,
                     mean_ms: ms(s.latency_sum_us.checked_div(s.answers).unwrap_or(0)),
                     max_ms: ms(s.latency_max_us),
                     percentiles_ms: SECOND_QUANTILES
