@@ -162,7 +162,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub jtl: Option<PathBuf>,
     /// Serve live Prometheus metrics of the run at http://ADDR/metrics (requests by
-    /// status, errors by kind, a latency histogram), e.g. 0.0.0.0:9464
+    /// status, errors by kind, a latency histogram), e.g. 0.0.0.0:9464; port 0 picks a
+    /// free one, printed on stderr
     #[arg(long, value_name = "ADDR")]
     pub metrics_addr: Option<String>,
     /// No live dashboard or progress line on stderr
@@ -636,7 +637,7 @@ pub fn measure(a: &RunArgs, view: LiveView, signals: bool) -> anyhow::Result<Mea
         let local = crate::metrics::serve(addr, Arc::clone(m)).with_context(|| {
             format!("cannot serve metrics on --metrics-addr {addr}: give a free HOST:PORT, e.g. 0.0.0.0:9464")
         })?;
-        eprintln!("chaos-load: metrics on http://{local}/metrics");
+        eprintln!("chaos-load: metrics: listening on http://{local}/metrics");
     }
     let stop = engine::StopSignal::new();
     // Ctrl-C or SIGTERM: stop at once (requests in flight are abandoned) and write the

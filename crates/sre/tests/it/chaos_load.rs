@@ -577,28 +577,37 @@ print(json.dumps(out))
 #[test]
 fn live_metrics_are_served_during_the_run() {
     let server = HttpTestServer::start();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("port")
-        .port();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let report = dir.path().join("run.json");
     let url = format!("{}/", server.url());
-    let run = std::thread::spawn(move || {
-        sre()
-            .args([
-                "chaos-load",
-                "run",
-                "--url",
-                &url,
-                "--rate",
-                "200",
-                "-d",
-                "3s",
-                "-c",
-                "4",
-            ])
-            .args(["--metrics-addr", &format!("127.0.0.1:{port}"), "-o", "json"])
-            .run()
-    });
+    // Port 0: the system picks a free port, and the run prints it (no race for a port).
+    let args = [
+        "chaos-load",
+        "run",
+        "--url",
+        &url,
+        "--rate",
+        "200",
+        "-d",
+        "3s",
+        "-c",
+        "4",
+        "--metrics-addr",
+        "127.0.0.1:0",
+        "-o",
+        "json",
+        "--output-file",
+        report.to_str().expect("utf-8"),
+    ];
+    let args: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+    let run = crate::start_server(&args);
+    let endpoint = run.url.clone();
+    assert!(
+        endpoint.starts_with("http://127.0.0.1:")
+            && endpoint.ends_with("/metrics")
+            && !endpoint.contains(":0/"),
+        "{endpoint}"
+    );
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(5)))
@@ -606,7 +615,7 @@ fn live_metrics_are_served_during_the_run() {
         .into();
     let scrape = || -> Option<String> {
         agent
-            .get(&format!("http://127.0.0.1:{port}/metrics"))
+            .get(&endpoint)
             .call()
             .ok()
             .and_then(|mut r| r.body_mut().read_to_string().ok())
@@ -643,16 +652,11 @@ fn live_metrics_are_served_during_the_run() {
         check.stdout,
         check.stderr
     );
-    let out = run.join().expect("run");
-    assert_eq!(out.status, Some(0), "{}", out.stderr);
-    assert!(
-        out.stderr
-            .contains(&format!("metrics on http://127.0.0.1:{port}/metrics")),
-        "{}",
-        out.stderr
-    );
+    assert!(run.wait(Duration::from_secs(30)).success());
     // The endpoint's count never passes the report's.
-    let total = json(&out)["summary"]["requests"].as_u64().unwrap_or(0);
+    let v: Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).expect("report")).expect("JSON");
+    let total = v["summary"]["requests"].as_u64().unwrap_or(0);
     assert!(count(&later) <= total, "{} > {total}", count(&later));
 }
 

@@ -118,6 +118,16 @@ impl Server {
         );
         status.expect("exited")
     }
+
+    /// Waits for the process to end by itself (failing after `limit`).
+    pub fn wait(mut self, limit: std::time::Duration) -> std::process::ExitStatus {
+        let mut status = None;
+        wait_until(limit, "the process to end", || {
+            status = self.child.try_wait().expect("wait");
+            status.is_some()
+        });
+        status.expect("exited")
+    }
 }
 
 impl Drop for Server {
