@@ -171,8 +171,17 @@ pub fn run(args: &[String]) -> Result<()> {
             }
             if let Some(oha) = &oha {
                 let mut h = Command::new(oha);
-                h.args(["-z", &format!("{d}s"), "-c", &c, "--no-tui", "--json", &url])
-                    .env("TOKIO_WORKER_THREADS", &t);
+                h.args([
+                    "-z",
+                    &format!("{d}s"),
+                    "-c",
+                    &c,
+                    "--no-tui",
+                    "--output-format",
+                    "json",
+                    &url,
+                ])
+                .env("TOKIO_WORKER_THREADS", &t);
                 tools.push(("oha".into(), h, |s| {
                     json_number(s, &["summary", "requestsPerSec"])
                 }));

@@ -177,6 +177,19 @@ pub struct KillOnDrop(pub std::process::Child);
 
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
+        // SIGTERM first, so that a server stops its children (nginx's worker outlives a
+        // master killed with SIGKILL, and keeps the port); SIGKILL after 5 s.
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = Command::new("kill")
+                .args(["-TERM", &self.0.id().to_string()])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+            while matches!(self.0.try_wait(), Ok(None)) && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }

@@ -142,9 +142,13 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub redirects: u32,
     /// Speak HTTP/2: negotiated with ALPN over https://, with prior knowledge (h2c) over
-    /// http://; one stream at a time on each connection
+    /// http://; one stream at a time on each connection unless --streams
     #[arg(long)]
     pub http2: bool,
+    /// With --http2: requests in flight on each connection (streams), so -c N --streams S
+    /// keeps N*S requests in flight over N connections
+    #[arg(long, value_name = "S", default_value_t = 1, requires = "http2")]
+    pub streams: usize,
     /// PEM file of the CA that signed the server's certificate (instead of the system's)
     #[arg(long, value_name = "FILE")]
     pub ca_file: Option<PathBuf>,
@@ -474,6 +478,11 @@ pub fn plan(a: &RunArgs) -> anyhow::Result<(Plan, Option<f64>)> {
         Some(p) => format!("{host}:{p}"),
         None => host.to_string(),
     };
+    if a.streams == 0 || a.streams > 1000 {
+        bail!(
+            "--streams must be 1 to 1000 (servers allow about 100 to 250 streams per connection)"
+        );
+    }
     if a.concurrency == 0 {
         bail!("-c/--concurrency must be at least 1");
     }
@@ -572,6 +581,7 @@ pub fn plan(a: &RunArgs) -> anyhow::Result<(Plan, Option<f64>)> {
             url: raw_url.clone(),
             scenario,
             follow,
+            streams: a.streams,
             metrics: a.metrics_addr.as_ref().map(|_| {
                 let url = shown.clone();
                 let without_query = url.split(['?', '#']).next().unwrap_or(&url).to_string();
@@ -810,6 +820,9 @@ pub fn assemble(
     target.insert("method".into(), a.method.to_ascii_uppercase().into());
     target.insert("model".into(), model.into());
     target.insert("concurrency".into(), concurrency.into());
+    if a.streams > 1 {
+        target.insert("streams".into(), a.streams.into());
+    }
     target.insert("threads".into(), threads.into());
     match stop_at {
         Stop::Duration(d) => target.insert("durationSeconds".into(), d.as_secs_f64().into()),

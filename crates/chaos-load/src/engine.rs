@@ -54,6 +54,8 @@ pub struct Plan {
     pub scenario: Option<ScenarioTarget>,
     /// `--redirects` above 0: how to follow them.
     pub follow: Option<Arc<crate::redirect::Follow>>,
+    /// `--streams`: HTTP/2 requests in flight on each connection (1 otherwise).
+    pub streams: usize,
 }
 
 /// A scenario with what its requests need from the URL.
@@ -339,14 +341,19 @@ fn worker_thread(
     let last = Rc::new(RefCell::new(shared.start));
     let local = tokio::task::LocalSet::new();
     local.block_on(&rt, async {
-        let mut tasks = Vec::with_capacity(connections);
+        // `--streams S`: S tasks per connection, sharing it (HTTP/2 only).
+        let streams = shared.plan.streams.max(1);
+        let mut tasks = Vec::with_capacity(connections * streams);
         for _ in 0..connections {
-            let (shared, recorder, last) =
-                (Arc::clone(shared), Rc::clone(&recorder), Rc::clone(&last));
-            let jtl = jtl.clone();
-            tasks.push(tokio::task::spawn_local(async move {
-                connection(&shared, &recorder, &last, jtl.as_deref()).await;
-            }));
+            let slot: Option<Rc<SharedH2>> = (streams > 1).then(|| Rc::new(SharedH2::default()));
+            for _ in 0..streams {
+                let (shared, recorder, last) =
+                    (Arc::clone(shared), Rc::clone(&recorder), Rc::clone(&last));
+                let (jtl, slot) = (jtl.clone(), slot.clone());
+                tasks.push(tokio::task::spawn_local(async move {
+                    connection(&shared, &recorder, &last, jtl.as_deref(), slot.as_deref()).await;
+                }));
+            }
         }
         // Ctrl-C: one watcher per thread aborts its connections wherever they wait (a
         // sleep, a connect, an answer): what is in flight is abandoned, not counted. No
@@ -379,6 +386,35 @@ fn worker_thread(
     let r = recorder.borrow().clone();
     let l = *last.borrow();
     Ok((r, l, lost))
+}
+
+/// An HTTP/2 connection shared by the tasks of `--streams`; the lock makes one of them
+/// open it while the others wait for it (instead of each opening its own).
+type SharedH2 = tokio::sync::Mutex<Option<crate::h2::Conn>>;
+
+/// A connection for a task: its own, or with `--streams` a handle on the shared one (opened
+/// again if the server closed it); counted in `connections` when opened.
+async fn open(
+    target: &Target,
+    slot: Option<&SharedH2>,
+    recorder: &RefCell<Recorder>,
+) -> Result<AnyConn, ErrorKind> {
+    let Some(slot) = slot else {
+        let c = AnyConn::connect(target).await?;
+        recorder.borrow_mut().connections += 1;
+        return Ok(c);
+    };
+    let mut shared = slot.lock().await;
+    if let Some(c) = shared.as_ref().filter(|c| !c.is_closed()) {
+        let mut handle = c.clone();
+        handle.closed = false;
+        handle.location = None;
+        return Ok(AnyConn::H2(handle));
+    }
+    let c = crate::h2::connect(target).await?;
+    recorder.borrow_mut().connections += 1;
+    *shared = Some(c.clone());
+    Ok(AnyConn::H2(c))
 }
 
 /// An HTTP/1.1 or HTTP/2 connection.
@@ -443,6 +479,7 @@ impl AnyConn {
 /// with the bytes of all its answers; hops to the target's origin go over `conn`.
 async fn follow(
     conn: &mut Option<AnyConn>,
+    slot: Option<&SharedH2>,
     target: &Target,
     f: &crate::redirect::Follow,
     first: &[u8],
@@ -470,8 +507,7 @@ async fn follow(
         let hop = crate::redirect::next(&request, &scheme, answer.status, &loc)?;
         let (next, loc) = if hop.url.origin() == f.origin {
             if conn.as_ref().is_none_or(|c| c.closed() || target.close) {
-                *conn = Some(AnyConn::connect(target).await?);
-                recorder.borrow_mut().connections += 1;
+                *conn = Some(open(target, slot, recorder).await?);
             }
             let c = conn.as_mut().ok_or(ErrorKind::Connect)?;
             let next = c.exchange(target, Some((&hop.bytes, hop.head))).await?;
@@ -505,6 +541,7 @@ async fn connection(
     recorder: &RefCell<Recorder>,
     last: &RefCell<Instant>,
     jtl: Option<&RefCell<JtlPart>>,
+    slot: Option<&SharedH2>,
 ) {
     let target = &shared.plan.target;
     let mut conn: Option<AnyConn> = None;
@@ -561,9 +598,8 @@ async fn connection(
         let exchange = tokio::time::timeout(shared.plan.timeout, async {
             let reused = conn.is_some();
             if conn.is_none() {
-                conn = Some(AnyConn::connect(target).await?);
+                conn = Some(open(target, slot, recorder).await?);
                 connect_time = sent.elapsed();
-                recorder.borrow_mut().connections += 1;
             }
             let Some(c) = conn.as_mut() else {
                 return Err(ErrorKind::Connect);
@@ -574,8 +610,7 @@ async fn connection(
                 // any byte of an answer: that is not the server failing the request.
                 // Reconnect and send it again, once (as browsers and HTTP clients do).
                 Err(ErrorKind::Reset) if reused && c.received() == before => {
-                    let mut fresh = AnyConn::connect(target).await?;
-                    recorder.borrow_mut().connections += 1;
+                    let mut fresh = open(target, slot, recorder).await?;
                     let answer = fresh.exchange(target, bytes).await;
                     conn = Some(fresh);
                     answer
@@ -585,7 +620,7 @@ async fn connection(
             match &shared.plan.follow {
                 Some(f) if crate::redirect::is_redirect(answer.status) => {
                     let first = bytes.map_or(target.request.as_slice(), |(b, _)| b);
-                    follow(&mut conn, target, f, first, answer, recorder).await
+                    follow(&mut conn, slot, target, f, first, answer, recorder).await
                 }
                 _ => Ok(answer),
             }

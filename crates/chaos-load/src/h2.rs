@@ -1,7 +1,8 @@
 //! `--http2`: the HTTP/2 client, over TLS (ALPN `h2`) or over plain TCP with prior
 //! knowledge (h2c). Built on hyper's HTTP/2 client (the `h2` crate): framing, flow control
 //! and HPACK are no job to redo by hand. Each connection carries one stream at a time, as
-//! each HTTP/1.1 connection carries one request.
+//! each HTTP/1.1 connection carries one request, unless `--streams N`: then N connection
+//! tasks share one connection (clones of its sender), each with a stream in flight.
 //!
 //! Requests are made from the HTTP/1.1 bytes the rest of the crate builds (the target's
 //! request, a scenario's, a redirect's), so every feature speaks both versions.
@@ -75,7 +76,9 @@ impl Request {
     }
 }
 
-/// One HTTP/2 connection.
+/// One HTTP/2 connection (a clone is another handle on the same connection, with its own
+/// per-request state).
+#[derive(Clone)]
 pub struct Conn {
     send: hyper::client::conn::http2::SendRequest<Full<Bytes>>,
     /// The server ended the connection (GOAWAY, or an error): open a new one.
@@ -120,6 +123,11 @@ pub async fn connect(t: &Target) -> Result<Conn, ErrorKind> {
 }
 
 impl Conn {
+    /// The connection itself is gone (GOAWAY, an error, the server closed it).
+    pub fn is_closed(&self) -> bool {
+        self.send.is_closed()
+    }
+
     /// Sends the target's request and reads the whole answer (body bytes counted).
     pub async fn exchange(&mut self, t: &Target) -> Result<Answer, ErrorKind> {
         let Some(r) = &t.http2 else {

@@ -403,8 +403,21 @@ struct KillOnDrop(Child);
 
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
-        // kill() fails only if the process was already reaped; wait() reaps it so that no
-        // zombie outlives the test.
+        // SIGTERM first, so that a server with children stops them: nginx's master killed
+        // with SIGKILL leaves its worker running, holding the port, for ever. SIGKILL after
+        // 5 s. kill() fails only if the process was already reaped; wait() reaps it so that
+        // no zombie outlives the test.
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = std::process::Command::new("kill")
+                .args(["-TERM", &self.0.id().to_string()])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while matches!(self.0.try_wait(), Ok(None)) && Instant::now() < deadline {
+                thread::sleep(Duration::from_millis(10));
+            }
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }

@@ -1122,3 +1122,53 @@ fn a_scenario_runs_over_http2_and_follows_nginx_redirects_on_the_same_connection
     assert_eq!(count("\"GET / HTTP/2.0\" 200"), n(0), "{log}");
     assert_eq!(count("\"POST /form HTTP/2.0\" 200"), n(1), "{log}");
 }
+
+#[test]
+fn http2_streams_share_each_connection() {
+    let ngx = sre_test_harness::service::nginx_http2(false);
+    let url = ngx.url() + "/";
+    let out = sre()
+        .args([
+            "chaos-load",
+            "run",
+            "--url",
+            &url,
+            "--http2",
+            "--streams",
+            "8",
+        ])
+        .args(["-c", "2", "-n", "800", "--threads", "1", "-o", "json"])
+        .run();
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    let v = json(&out);
+    let s = &v["summary"];
+    assert_eq!(s["statusCodes"], serde_json::json!({"200": 800}), "{s}");
+    // 16 requests in flight over 2 connections.
+    assert_eq!(s["connections"], 2, "{s}");
+    assert_eq!(v["target"]["streams"], 8);
+    crate::wait_until(Duration::from_secs(10), "nginx to log 800 requests", || {
+        nginx_requests(&ngx) >= 800
+    });
+    let log = std::fs::read_to_string(ngx.dir().join("access.log")).expect("log");
+    assert_eq!(
+        log.lines()
+            .filter(|l| l.contains("\"GET / HTTP/2.0\" 200"))
+            .count(),
+        800
+    );
+    // Streams are an HTTP/2 thing.
+    let out = sre()
+        .args([
+            "chaos-load",
+            "run",
+            "--url",
+            &url,
+            "--streams",
+            "4",
+            "-n",
+            "1",
+        ])
+        .run();
+    assert_eq!(out.status, Some(2));
+    assert!(out.stderr.contains("--http2"), "{}", out.stderr);
+}
