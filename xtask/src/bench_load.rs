@@ -121,7 +121,7 @@ pub fn run(args: &[String]) -> Result<()> {
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     eprintln!("$ {}", show(&cmd));
-    let _server = crate::util::KillOnDrop(cmd.spawn().context("cannot start nginx")?);
+    let server = crate::util::KillOnDrop(cmd.spawn().context("cannot start nginx")?);
     let url = format!("http://127.0.0.1:{port}/");
     let deadline = Instant::now() + Duration::from_secs(10);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -134,15 +134,28 @@ pub fn run(args: &[String]) -> Result<()> {
         std::thread::sleep(Duration::from_millis(50));
     }
 
+    // nginx's worker: how busy it was during each tool's run tells whether the server
+    // (one core) or the generator was the limit.
+    let mut workers = children_of(server.0.id());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while workers.is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+        workers = children_of(server.0.id());
+    }
+    let ticks: f64 = crate::util::first_output_line(std::path::Path::new("getconf"), "CLK_TCK")
+        .trim()
+        .parse()
+        .unwrap_or(100.0);
+    let nginx_cpu = || -> f64 { workers.iter().map(|p| cpu_ticks(*p)).sum::<f64>() / ticks };
     let d = o.duration.to_string();
-    let mut rows: Vec<(String, Vec<(String, f64)>)> = Vec::new();
+    let mut rows: Vec<(String, Vec<ToolResult>)> = Vec::new();
     for (threads, conns) in [(1usize, 64usize), (2, 256)] {
         header(&format!(
             "{threads} thread(s), {conns} connections, {}s each, {} runs",
             o.duration, o.runs
         ));
         let (t, c) = (threads.to_string(), conns.to_string());
-        let mut results: Vec<(String, Vec<f64>)> = Vec::new();
+        let mut results: Vec<(String, Vec<f64>, Vec<f64>)> = Vec::new();
         for i in 0..o.runs {
             let mut tools: Vec<(String, Command, RpsParser)> = Vec::new();
             let mut w = Command::new(&wrk);
@@ -190,19 +203,29 @@ pub fn run(args: &[String]) -> Result<()> {
                 if i == 0 {
                     eprintln!("$ {}", show(&cmd));
                 }
+                let (cpu0, t0) = (nginx_cpu(), Instant::now());
                 let text = output_of(&mut cmd)?;
+                let busy = (nginx_cpu() - cpu0) / t0.elapsed().as_secs_f64();
                 let rps = parse_rps(&text)
                     .with_context(|| format!("no requests/s in the output of {name}: {text}"))?;
-                eprintln!("  run {}/{}: {name} {rps:.0}/s", i + 1, o.runs);
-                match results.iter_mut().find(|(n, _)| *n == name) {
-                    Some((_, v)) => v.push(rps),
-                    None => results.push((name, vec![rps])),
+                eprintln!(
+                    "  run {}/{}: {name} {rps:.0}/s, nginx busy {:.0}%",
+                    i + 1,
+                    o.runs,
+                    busy * 100.0
+                );
+                match results.iter_mut().find(|(n, _, _)| *n == name) {
+                    Some((_, v, b)) => {
+                        v.push(rps);
+                        b.push(busy);
+                    }
+                    None => results.push((name, vec![rps], vec![busy])),
                 }
             }
         }
         let row = results
             .into_iter()
-            .map(|(n, mut v)| (n, crate::util::median(&mut v)))
+            .map(|(n, mut v, mut b)| (n, crate::util::median(&mut v), crate::util::median(&mut b)))
             .collect();
         rows.push((format!("{threads} thread(s), {conns} connections"), row));
     }
@@ -304,11 +327,15 @@ pub fn run(args: &[String]) -> Result<()> {
     for (label, row) in &rows {
         let wrk_rps = row
             .iter()
-            .find(|(n, _)| n == "wrk")
+            .find(|(n, _, _)| n == "wrk")
             .map_or(f64::NAN, |r| r.1);
         println!("{label}");
-        for (name, rps) in row {
-            println!("  {name:<16} {rps:>10.0}/s  {:.2}x wrk", rps / wrk_rps);
+        for (name, rps, busy) in row {
+            println!(
+                "  {name:<16} {rps:>10.0}/s  {:.2}x wrk  (nginx busy {:.0}% of a core)",
+                rps / wrk_rps,
+                busy * 100.0
+            );
         }
     }
     println!("open model (64 connections, 1 thread, {}s)", o.duration);
@@ -351,4 +378,30 @@ mod tests {
         );
         assert_eq!(json_number(j, &["summary", "missing"]), None);
     }
+}
+
+/// A tool's median requests/s, and how busy nginx's worker was meanwhile (0 to 1).
+type ToolResult = (String, f64, f64);
+
+/// The processes whose parent is `pid` (nginx's workers).
+fn children_of(pid: u32) -> Vec<u32> {
+    let Ok(dir) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|p| stat_field(*p, 4) == Some(f64::from(pid)))
+        .collect()
+}
+
+/// User plus system CPU time of `pid`, in clock ticks.
+fn cpu_ticks(pid: u32) -> f64 {
+    stat_field(pid, 14).unwrap_or(0.0) + stat_field(pid, 15).unwrap_or(0.0)
+}
+
+/// Field `n` (1-based, as in proc(5)) of /proc/PID/stat.
+fn stat_field(pid: u32, n: usize) -> Option<f64> {
+    let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces.
+    let after = text.rsplit_once(')')?.1;
+    after.split_whitespace().nth(n - 3)?.parse().ok()
 }
