@@ -355,31 +355,6 @@ pub fn run(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn numbers_from_tool_outputs() {
-        assert_eq!(
-            number_after("  Requests/sec: 218505.49\nTransfer", "Requests/sec"),
-            Some(218505.49)
-        );
-        assert_eq!(
-            number_after("  Requests/sec:\t1234.5", "Requests/sec"),
-            Some(1234.5)
-        );
-        let j = r#"{"summary": {"perSecond": [{"requests": 5}], "rate": {"achievedRps": 999.9}, "requests": 1003, "rps": 1500.5}}"#;
-        assert_eq!(json_number(j, &["summary", "rps"]), Some(1500.5));
-        assert_eq!(json_number(j, &["summary", "requests"]), Some(1003.0));
-        assert_eq!(
-            json_number(j, &["summary", "rate", "achievedRps"]),
-            Some(999.9)
-        );
-        assert_eq!(json_number(j, &["summary", "missing"]), None);
-    }
-}
-
 /// A tool's median requests/s, and how busy nginx's worker was meanwhile (0 to 1).
 type ToolResult = (String, f64, f64);
 
@@ -404,4 +379,29 @@ fn stat_field(pid: u32, n: usize) -> Option<f64> {
     // The command name (field 2) is in parentheses and may hold spaces.
     let after = text.rsplit_once(')')?.1;
     after.split_whitespace().nth(n - 3)?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_from_tool_outputs() {
+        assert_eq!(
+            number_after("  Requests/sec: 218505.49\nTransfer", "Requests/sec"),
+            Some(218505.49)
+        );
+        assert_eq!(
+            number_after("  Requests/sec:\t1234.5", "Requests/sec"),
+            Some(1234.5)
+        );
+        let j = r#"{"summary": {"perSecond": [{"requests": 5}], "rate": {"achievedRps": 999.9}, "requests": 1003, "rps": 1500.5}}"#;
+        assert_eq!(json_number(j, &["summary", "rps"]), Some(1500.5));
+        assert_eq!(json_number(j, &["summary", "requests"]), Some(1003.0));
+        assert_eq!(
+            json_number(j, &["summary", "rate", "achievedRps"]),
+            Some(999.9)
+        );
+        assert_eq!(json_number(j, &["summary", "missing"]), None);
+    }
 }
