@@ -146,7 +146,23 @@ pub fn run(args: &[String]) -> Result<()> {
         .trim()
         .parse()
         .unwrap_or(100.0);
-    let nginx_cpu = || -> f64 { workers.iter().map(|p| cpu_ticks(*p)).sum::<f64>() / ticks };
+    if workers.is_empty() {
+        eprintln!("warning: nginx's worker process was not found: its CPU is not measured (n/a)");
+    }
+    // NaN (shown as n/a) without a worker to read.
+    let nginx_cpu = || -> f64 {
+        if workers.is_empty() {
+            return f64::NAN;
+        }
+        workers.iter().map(|p| cpu_ticks(*p)).sum::<f64>() / ticks
+    };
+    let percent = |busy: f64| {
+        if busy.is_finite() {
+            format!("{:.0}%", busy * 100.0)
+        } else {
+            "n/a".to_string()
+        }
+    };
     let d = o.duration.to_string();
     let mut rows: Vec<(String, Vec<ToolResult>)> = Vec::new();
     for (threads, conns) in [(1usize, 64usize), (2, 256)] {
@@ -209,10 +225,10 @@ pub fn run(args: &[String]) -> Result<()> {
                 let rps = parse_rps(&text)
                     .with_context(|| format!("no requests/s in the output of {name}: {text}"))?;
                 eprintln!(
-                    "  run {}/{}: {name} {rps:.0}/s, nginx busy {:.0}%",
+                    "  run {}/{}: {name} {rps:.0}/s, nginx busy {}",
                     i + 1,
                     o.runs,
-                    busy * 100.0
+                    percent(busy)
                 );
                 match results.iter_mut().find(|(n, _, _)| *n == name) {
                     Some((_, v, b)) => {
@@ -332,9 +348,9 @@ pub fn run(args: &[String]) -> Result<()> {
         println!("{label}");
         for (name, rps, busy) in row {
             println!(
-                "  {name:<16} {rps:>10.0}/s  {:.2}x wrk  (nginx busy {:.0}% of a core)",
+                "  {name:<16} {rps:>10.0}/s  {:.2}x wrk  (nginx busy {} of a core)",
                 rps / wrk_rps,
-                busy * 100.0
+                percent(*busy)
             );
         }
     }

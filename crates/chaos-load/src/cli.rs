@@ -438,14 +438,12 @@ pub fn plan(a: &RunArgs) -> anyhow::Result<(Plan, Option<f64>)> {
         Some("https") => true,
         _ => bail!("--url `{shown}` must start with http:// or https://"),
     };
-    // The origin, as redirects are compared with it.
-    let origin = url::Url::parse(&raw_url)
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "--url `{shown}` is not a URL ({e}): give e.g. http://127.0.0.1:8080/health"
-            )
-        })?
-        .origin();
+    // Redirects are resolved against it, and compared with its origin.
+    let base = url::Url::parse(&raw_url).map_err(|e| {
+        anyhow::anyhow!(
+            "--url `{shown}` is not a URL ({e}): give e.g. http://127.0.0.1:8080/health"
+        )
+    })?;
     if uri.authority().is_some_and(|au| au.as_str().contains('@')) {
         bail!("--url `{shown}` has credentials in it, which chaos-load does not send: use --basic-auth-user USER with the password in SRE_LOAD_PASSWORD");
     }
@@ -554,7 +552,8 @@ pub fn plan(a: &RunArgs) -> anyhow::Result<(Plan, Option<f64>)> {
     let follow = (a.redirects > 0).then(|| {
         Arc::new(crate::redirect::Follow {
             max: a.redirects,
-            origin: origin.clone(),
+            base: base.clone(),
+            warned: Default::default(),
             // Hops to another origin speak HTTP/1.1 (verified like the target); if TLS
             // cannot be set up here, only such hops fail, as `tls`.
             tls: tls_config(a, false).ok(),
@@ -820,9 +819,13 @@ pub fn assemble(
     target.insert("method".into(), a.method.to_ascii_uppercase().into());
     target.insert("model".into(), model.into());
     target.insert("concurrency".into(), concurrency.into());
+    if a.http2 {
+        target.insert("http2".into(), true.into());
+    }
     if a.streams > 1 {
         target.insert("streams".into(), a.streams.into());
     }
+    target.insert("redirects".into(), a.redirects.into());
     target.insert("threads".into(), threads.into());
     match stop_at {
         Stop::Duration(d) => target.insert("durationSeconds".into(), d.as_secs_f64().into()),

@@ -36,8 +36,8 @@ pub const CL203: CheckMeta = CheckMeta {
     aliases: &[],
 };
 
-/// CL204: the two runs did not load the same thing the same way (another load model,
-/// URL or method), so their numbers do not compare.
+/// CL204: the two runs did not load the same thing the same way (another load model, URL,
+/// method, protocol, streams or redirect policy), so their numbers do not compare.
 pub const CL204: CheckMeta = CheckMeta {
     code: "CL204",
     name: "incomparable-runs",
@@ -99,13 +99,13 @@ pub fn compare(before: &Saved, after: &Saved, tolerance: f64) -> (Vec<Row>, Vec<
     let mut findings = Vec::new();
     let change = |x: f64, y: f64| (x != 0.0).then(|| (y - x) / x);
     let resource = |m: &str| Resource::object("Metric", None, m);
-    for key in ["model", "url", "method"] {
+    for key in ["model", "url", "method", "http2", "streams", "redirects"] {
         let (x, y) = (before.target.get(key), after.target.get(key));
         if x != y {
-            let shown = |v: Option<&serde_json::Value>| {
-                v.and_then(serde_json::Value::as_str)
-                    .unwrap_or("?")
-                    .to_string()
+            let shown = |v: Option<&serde_json::Value>| match v {
+                Some(serde_json::Value::String(s)) => s.clone(),
+                Some(other) => other.to_string(),
+                None => "(not set)".to_string(),
             };
             let why = if key == "model" {
                 ": open-model latency counts from when each request was due (queueing included), closed-model latency from the send, and the closed model's requests/s is what the server allowed; compare runs of the same model"

@@ -463,7 +463,7 @@ impl AnyConn {
     fn closed(&self) -> bool {
         match self {
             AnyConn::H1(c) => c.closed,
-            AnyConn::H2(c) => c.closed,
+            AnyConn::H2(c) => c.closed || c.is_closed(),
         }
     }
 
@@ -475,8 +475,45 @@ impl AnyConn {
     }
 }
 
+/// What a request's redirects added: hops followed and their request bytes (recorded with
+/// the request's outcome, and only if it has one).
+#[derive(Debug, Default, Clone, Copy)]
+struct Chain {
+    hops: u64,
+    bytes_out: u64,
+}
+
+/// Sends `bytes` (or the target's request) over `conn`, opening it if needed; a kept-alive
+/// connection the server closed while it was idle fails before any byte of an answer: that
+/// is not the server failing the request, so it is sent again once on a new connection (as
+/// browsers and HTTP clients do).
+async fn send(
+    conn: &mut Option<AnyConn>,
+    slot: Option<&SharedH2>,
+    target: &Target,
+    bytes: Option<(&[u8], bool)>,
+    recorder: &RefCell<Recorder>,
+) -> Result<http1::Answer, ErrorKind> {
+    let reused = conn.is_some();
+    if conn.is_none() {
+        *conn = Some(open(target, slot, recorder).await?);
+    }
+    let c = conn.as_mut().ok_or(ErrorKind::Connect)?;
+    let before = c.received();
+    match c.exchange(target, bytes).await {
+        Err(ErrorKind::Reset) if reused && c.received() == before => {
+            let mut fresh = open(target, slot, recorder).await?;
+            let answer = fresh.exchange(target, bytes).await;
+            *conn = Some(fresh);
+            answer
+        }
+        other => other,
+    }
+}
+
 /// Follows the redirects after `answer` (to `first`): the answer at the end of the chain,
 /// with the bytes of all its answers; hops to the target's origin go over `conn`.
+#[allow(clippy::too_many_arguments)]
 async fn follow(
     conn: &mut Option<AnyConn>,
     slot: Option<&SharedH2>,
@@ -485,51 +522,43 @@ async fn follow(
     first: &[u8],
     mut answer: http1::Answer,
     recorder: &RefCell<Recorder>,
+    chain: &mut Chain,
 ) -> Result<http1::Answer, ErrorKind> {
     let mut request = first.to_vec();
-    let mut scheme = if target.tls.is_some() {
-        "https"
-    } else {
-        "http"
-    }
-    .to_string();
+    // Where the request really went (its Host header may say otherwise).
+    let mut from = f.base.clone();
     let mut location = conn.as_mut().and_then(AnyConn::take_location);
-    let mut hops = 0;
     while crate::redirect::is_redirect(answer.status) {
         // A redirect without a Location is the answer.
         let Some(loc) = location.take() else {
             break;
         };
-        if hops == f.max {
+        if chain.hops == u64::from(f.max) {
             return Err(ErrorKind::TooManyRedirects);
         }
-        hops += 1;
-        let hop = crate::redirect::next(&request, &scheme, answer.status, &loc)?;
-        let (next, loc) = if hop.url.origin() == f.origin {
-            if conn.as_ref().is_none_or(|c| c.closed() || target.close) {
-                *conn = Some(open(target, slot, recorder).await?);
+        let hop = crate::redirect::next(&request, &from, answer.status, &loc)?;
+        let (next, loc) = if hop.url.origin() == f.base.origin() {
+            if conn.as_ref().is_some_and(|c| c.closed() || target.close) {
+                *conn = None;
             }
-            let c = conn.as_mut().ok_or(ErrorKind::Connect)?;
-            let next = c.exchange(target, Some((&hop.bytes, hop.head))).await?;
-            (next, c.take_location())
+            let next = send(conn, slot, target, Some((&hop.bytes, hop.head)), recorder).await?;
+            (next, conn.as_mut().and_then(AnyConn::take_location))
         } else {
+            f.left_origin(&hop.url);
             let other = f.target_for(&hop.url).await?;
             let mut c = http1::connect(&other).await?;
             recorder.borrow_mut().connections += 1;
             let next = c.exchange_bytes(&hop.bytes, hop.head).await?;
             (next, c.location.take())
         };
-        {
-            let mut r = recorder.borrow_mut();
-            r.redirects += 1;
-            r.bytes_out += hop.bytes.len() as u64;
-        }
+        chain.hops += 1;
+        chain.bytes_out += hop.bytes.len() as u64;
         answer = http1::Answer {
             status: next.status,
             bytes: answer.bytes + next.bytes,
         };
         location = loc;
-        scheme = hop.url.scheme().to_string();
+        from = hop.url;
         request = hop.bytes;
     }
     Ok(answer)
@@ -595,6 +624,7 @@ async fn connection(
         let bytes = step.as_ref().map(|(_, b, head)| (b.as_slice(), *head));
         let sent = Instant::now();
         let mut connect_time = Duration::ZERO;
+        let mut chain = Chain::default();
         let exchange = tokio::time::timeout(shared.plan.timeout, async {
             let reused = conn.is_some();
             if conn.is_none() {
@@ -620,7 +650,10 @@ async fn connection(
             match &shared.plan.follow {
                 Some(f) if crate::redirect::is_redirect(answer.status) => {
                     let first = bytes.map_or(target.request.as_slice(), |(b, _)| b);
-                    follow(&mut conn, slot, target, f, first, answer, recorder).await
+                    follow(
+                        &mut conn, slot, target, f, first, answer, recorder, &mut chain,
+                    )
+                    .await
                 }
                 _ => Ok(answer),
             }
@@ -651,7 +684,9 @@ async fn connection(
                         None => r.answer(answer.status, actual, None, at_second),
                     }
                     r.bytes_in += answer.bytes;
-                    r.bytes_out += bytes.map_or(target.request.len(), |(b, _)| b.len()) as u64;
+                    r.bytes_out += bytes.map_or(target.request.len(), |(b, _)| b.len()) as u64
+                        + chain.bytes_out;
+                    r.redirects += chain.hops;
                     if let Some((i, _, _)) = &step {
                         let corrected = match intended {
                             Some(at) if at < free_since => done.saturating_duration_since(at),
@@ -697,7 +732,7 @@ async fn connection(
                 failure,
                 thread: &part.thread,
                 bytes: result.as_ref().map_or(0, |a| a.bytes),
-                sent: bytes.map_or(target.request.len(), |(b, _)| b.len()) as u64,
+                sent: bytes.map_or(target.request.len(), |(b, _)| b.len()) as u64 + chain.bytes_out,
                 threads: shared.plan.concurrency,
                 url: &spec.url,
                 connect_ms: connect_time.as_millis(),

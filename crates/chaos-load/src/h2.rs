@@ -33,8 +33,9 @@ impl std::fmt::Debug for Request {
     }
 }
 
-/// Headers that exist in HTTP/1.1 only (RFC 9113 8.2.2), and `Host`, which becomes the
-/// `:authority`; `Content-Length` is set from the body.
+/// Headers that exist in HTTP/1.1 only (RFC 9113 8.2.2; `TE` may stay as `trailers`, which
+/// gRPC servers require), and `Host`, which becomes the `:authority`; `Content-Length` is
+/// set from the body.
 const NOT_IN_H2: [&str; 8] = [
     "connection",
     "keep-alive",
@@ -57,7 +58,9 @@ impl Request {
             .map_err(|_| format!("`{}` is not a request target", r.path))?;
         let mut headers = http::HeaderMap::new();
         for (name, value) in &r.headers {
-            if NOT_IN_H2.iter().any(|h| name.eq_ignore_ascii_case(h)) {
+            let te_trailers =
+                name.eq_ignore_ascii_case("te") && value.eq_ignore_ascii_case(b"trailers");
+            if NOT_IN_H2.iter().any(|h| name.eq_ignore_ascii_case(h)) && !te_trailers {
                 continue;
             }
             // The value may be a secret: the error names the header only.
@@ -181,7 +184,7 @@ mod tests {
     #[test]
     fn http1_requests_become_http2_requests() {
         let r = Request::from_h1(
-            b"POST /a?b=1 HTTP/1.1\r\nHost: h:8443\r\nConnection: keep-alive\r\nX-Run: ci\r\nContent-Length: 3\r\n\r\nabc",
+            b"POST /a?b=1 HTTP/1.1\r\nHost: h:8443\r\nConnection: keep-alive\r\nTE: trailers\r\nX-Run: ci\r\nContent-Length: 3\r\n\r\nabc",
             "https",
         )
         .expect("converts");
@@ -189,7 +192,7 @@ mod tests {
         assert_eq!(r.uri, "https://h:8443/a?b=1");
         assert_eq!(r.body.as_ref(), b"abc");
         let names: Vec<&str> = r.headers.keys().map(http::HeaderName::as_str).collect();
-        assert_eq!(names, ["x-run"]);
+        assert_eq!(names, ["te", "x-run"]);
         // A control character in a value: refused, and the error never shows the value.
         let e = Request::from_h1(
             b"GET / HTTP/1.1\r\nHost: h\r\nX-Secret: a\x01b\r\n\r\n",

@@ -6,13 +6,16 @@
 //!
 //! Each hop is built from the HTTP/1.1 bytes of the request before it, so plain runs,
 //! scenarios and HTTP/2 follow alike, as browsers and HTTP clients do (RFC 9110 15.4):
-//! - 301, 302 and 303 turn a method other than GET and HEAD into a GET without a body;
-//!   307 and 308 keep the method and the body.
+//! - 303 turns a method other than GET and HEAD into a GET without a body, 301 and 302 a
+//!   POST (Fetch, curl); 307 and 308, and 301/302 of other methods, keep method and body.
 //! - The `Location` is resolved against the request's URL (relative references too); the
 //!   fragment is not sent.
+//! - The `Location` is resolved against the URL the request was really sent to (not its
+//!   `Host` header, which `-H` may set for a virtual host: a relative redirect stays on the
+//!   target).
 //! - A hop to the target's origin goes over the connection in use; a hop to another origin
 //!   over a new HTTP/1.1 connection of its own, and without `Authorization`, `Cookie` and
-//!   `Proxy-Authorization` (credentials meant for one host are never sent to another).
+//!   `Proxy-Authorization`.
 
 use crate::http1::Target;
 use crate::stats::ErrorKind;
@@ -28,19 +31,21 @@ pub fn is_redirect(status: u16) -> bool {
 pub struct Follow {
     /// Hops to follow at most.
     pub max: u32,
-    /// The target's origin: hops there reuse the connection.
-    pub origin: url::Origin,
+    /// The target's URL (its origin: hops there reuse the connection).
+    pub base: url::Url,
     /// TLS for hops to another origin (ALPN http/1.1); `None` if it could not be set up
     /// (then such hops fail as `tls`).
     pub tls: Option<Arc<rustls::ClientConfig>>,
     pub connect_timeout: Duration,
+    /// [`Follow::left_origin`] has warned.
+    pub warned: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Follow {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Follow")
             .field("max", &self.max)
-            .field("origin", &self.origin.ascii_serialization())
+            .field("origin", &self.base.origin().ascii_serialization())
             .finish()
     }
 }
@@ -87,14 +92,32 @@ impl Parsed<'_> {
     }
 }
 
+/// Headers about the body, dropped with it when a redirect turns the request into a GET
+/// (as the Fetch standard does).
+const BODY_HEADERS: [&str; 6] = [
+    "content-type",
+    "content-encoding",
+    "content-language",
+    "content-location",
+    "content-length",
+    "transfer-encoding",
+];
+
+/// Headers that carry credentials: never sent to another origin (as browsers and curl).
+const CREDENTIALS: [&str; 3] = ["authorization", "cookie", "proxy-authorization"];
+
 /// The request that follows `status` with `location`, after `request` (HTTP/1.1 bytes)
-/// was sent over `scheme` (`http` or `https`). A `Location` that is no http(s) URL makes
-/// the answer unusable: `invalidResponse`.
-pub fn next(request: &[u8], scheme: &str, status: u16, location: &str) -> Result<Hop, ErrorKind> {
+/// was sent to `from` (the URL it really went to: the target's origin, or the previous
+/// hop's, whatever its `Host` header says). A `Location` that is no http(s) URL makes the
+/// answer unusable: `invalidResponse`.
+pub fn next(
+    request: &[u8],
+    from: &url::Url,
+    status: u16,
+    location: &str,
+) -> Result<Hop, ErrorKind> {
     let r = parse(request).ok_or(ErrorKind::InvalidRequest)?;
-    let host = r.header("host").ok_or(ErrorKind::InvalidRequest)?;
-    let from = url::Url::parse(&format!("{scheme}://{host}{}", r.path))
-        .map_err(|_| ErrorKind::InvalidRequest)?;
+    let from = from.join(r.path).map_err(|_| ErrorKind::InvalidRequest)?;
     let to = from
         .join(location.trim())
         .map_err(|_| ErrorKind::InvalidResponse)?;
@@ -102,30 +125,35 @@ pub fn next(request: &[u8], scheme: &str, status: u16, location: &str) -> Result
         return Err(ErrorKind::InvalidResponse);
     }
     let same_origin = from.origin() == to.origin();
-    let to_get = matches!(status, 301..=303)
-        && !r.method.eq_ignore_ascii_case("GET")
-        && !r.method.eq_ignore_ascii_case("HEAD");
+    // 303: GET (HEAD stays HEAD); 301 and 302: a POST becomes a GET (Fetch, curl); 307,
+    // 308 and the other methods keep method and body.
+    let to_get = match status {
+        303 => !r.method.eq_ignore_ascii_case("HEAD") && !r.method.eq_ignore_ascii_case("GET"),
+        301 | 302 => r.method.eq_ignore_ascii_case("POST"),
+        _ => false,
+    };
     let method = if to_get { "GET" } else { r.method };
     let body = if to_get { &[][..] } else { r.body };
-    let host_header = match (to.host_str(), to.port()) {
-        (Some(h), Some(p)) => format!("{h}:{p}"),
-        (Some(h), None) => h.to_string(),
-        (None, _) => return Err(ErrorKind::InvalidResponse),
-    };
     let path = match to.query() {
         Some(q) => format!("{}?{q}", to.path()),
         None => to.path().to_string(),
     };
-    let mut out = format!("{method} {path} HTTP/1.1\r\nHost: {host_header}\r\n").into_bytes();
+    let mut out = format!("{method} {path} HTTP/1.1\r\n").into_bytes();
+    if !same_origin {
+        // Another host: its own Host header. Within the origin, the request's own Host
+        // (which -H may have set, for a virtual host) stays.
+        let host = match (to.host_str(), to.port()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_string(),
+            (None, _) => return Err(ErrorKind::InvalidResponse),
+        };
+        out.extend_from_slice(format!("Host: {host}\r\n").as_bytes());
+    }
     for (name, value) in &r.headers {
-        let drop = ["host", "content-length"]
-            .iter()
-            .any(|h| name.eq_ignore_ascii_case(h))
-            || (to_get && name.eq_ignore_ascii_case("content-type"))
-            || (!same_origin
-                && ["authorization", "cookie", "proxy-authorization"]
-                    .iter()
-                    .any(|h| name.eq_ignore_ascii_case(h)));
+        let is = |list: &[&str]| list.iter().any(|h| name.eq_ignore_ascii_case(h));
+        let drop = name.eq_ignore_ascii_case("content-length")
+            || (to_get && is(&BODY_HEADERS))
+            || (!same_origin && (is(&CREDENTIALS) || name.eq_ignore_ascii_case("host")));
         if !drop {
             out.extend_from_slice(name.as_bytes());
             out.extend_from_slice(b": ");
@@ -146,6 +174,18 @@ pub fn next(request: &[u8], scheme: &str, status: u16, location: &str) -> Result
 }
 
 impl Follow {
+    /// Says once per run, on stderr, that redirects lead away from the target: each such
+    /// hop costs a connection of its own, and what `-H` adds goes along.
+    pub fn left_origin(&self, to: &url::Url) {
+        if !self.warned.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            tracing::warn!(
+                "redirects lead from {} to {}: each such hop opens a connection of its own (counted in `connections`) and carries the request's headers except Authorization, Cookie and Proxy-Authorization; use --redirects 0 to stop at the redirect",
+                self.base.origin().ascii_serialization(),
+                to.origin().ascii_serialization()
+            );
+        }
+    }
+
     /// A one-off target for a hop to another origin.
     pub async fn target_for(&self, url: &url::Url) -> Result<Target, ErrorKind> {
         let host = url.host_str().ok_or(ErrorKind::Connect)?;
@@ -184,42 +224,74 @@ mod tests {
         String::from_utf8_lossy(&h.bytes).into_owned()
     }
 
+    fn url(u: &str) -> url::Url {
+        url::Url::parse(u).expect("url")
+    }
+
     #[test]
     fn methods_bodies_and_locations() {
-        // 303 (and 301/302) turn a POST into a GET without body or body headers.
-        let h = next(POST, "http", 303, "/done#frag").expect("hop");
+        let from = url("http://h:8080/");
+        // 303 turns a POST into a GET without body or body headers; the Host stays.
+        let h = next(POST, &from, 303, "/done#frag").expect("hop");
         assert_eq!(h.url.as_str(), "http://h:8080/done#frag");
         assert_eq!(
             text(&h),
             "GET /done HTTP/1.1\r\nHost: h:8080\r\nAuthorization: Bearer s3cret\r\n\r\n"
         );
         // 307 keeps method and body; a relative reference resolves against the path.
-        let h = next(POST, "http", 307, "c?y=2").expect("hop");
+        let h = next(POST, &from, 307, "c?y=2").expect("hop");
         assert_eq!(
             text(&h),
             "POST /a/c?y=2 HTTP/1.1\r\nHost: h:8080\r\nAuthorization: Bearer s3cret\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
         );
-        // Another origin (scheme, host or port): no credentials.
+        // 301 and 302 change a POST only; a PUT stays a PUT with its body.
+        let put = b"PUT /p HTTP/1.1\r\nHost: h:8080\r\nContent-Length: 1\r\n\r\nx";
+        let h = next(put, &from, 302, "/q").expect("hop");
+        assert_eq!(
+            text(&h),
+            "PUT /q HTTP/1.1\r\nHost: h:8080\r\nContent-Length: 1\r\n\r\nx"
+        );
+        let h = next(put, &from, 303, "/q").expect("hop");
+        assert_eq!(text(&h), "GET /q HTTP/1.1\r\nHost: h:8080\r\n\r\n");
+        // Another origin (scheme, host or port): its own Host, no credentials.
         for loc in ["https://h:8080/x", "http://other:8080/x", "//h:9090/x"] {
-            let h = next(POST, "http", 308, loc).expect("hop");
+            let h = next(POST, &from, 308, loc).expect("hop");
             assert!(!text(&h).contains("s3cret"), "{loc}: {}", text(&h));
-            assert!(text(&h).starts_with("POST /x HTTP/1.1\r\n"), "{}", text(&h));
+            assert!(
+                text(&h).starts_with("POST /x HTTP/1.1\r\nHost: "),
+                "{}",
+                text(&h)
+            );
+            assert_eq!(text(&h).matches("Host:").count(), 1, "{}", text(&h));
         }
         // Default ports are not written in Host.
-        let h = next(POST, "http", 302, "https://example.org:443/").expect("hop");
+        let h = next(POST, &from, 302, "https://example.org:443/").expect("hop");
         assert!(text(&h).starts_with("GET / HTTP/1.1\r\nHost: example.org\r\n"));
         // HEAD stays HEAD.
         let head = b"HEAD / HTTP/1.1\r\nHost: h\r\n\r\n";
-        let h = next(head, "https", 301, "/y").expect("hop");
+        let h = next(head, &url("https://h/"), 301, "/y").expect("hop");
         assert!(h.head && h.url.as_str() == "https://h/y");
         // Not an http(s) URL.
         for bad in ["ftp://h/x", "http://", "mailto:a@b"] {
             assert_eq!(
-                next(POST, "http", 302, bad).map(|h| h.url),
+                next(POST, &from, 302, bad).map(|h| h.url),
                 Err(ErrorKind::InvalidResponse),
                 "{bad}"
             );
         }
         assert!(is_redirect(308) && !is_redirect(304) && !is_redirect(300));
+    }
+
+    #[test]
+    fn a_host_header_does_not_move_a_relative_redirect_off_the_target() {
+        // -H 'Host: shop.example.com' against 10.0.0.5: `/login` is on 10.0.0.5, with the
+        // same Host and the token (the same origin as the request really went to).
+        let req = b"GET / HTTP/1.1\r\nHost: shop.example.com\r\nAuthorization: Bearer t\r\n\r\n";
+        let h = next(req, &url("http://10.0.0.5:8080/"), 302, "/login").expect("hop");
+        assert_eq!(h.url.as_str(), "http://10.0.0.5:8080/login");
+        assert_eq!(
+            text(&h),
+            "GET /login HTTP/1.1\r\nHost: shop.example.com\r\nAuthorization: Bearer t\r\n\r\n"
+        );
     }
 }

@@ -20,8 +20,24 @@ struct State {
     answered: AtomicU64,
     stalled_until: Mutex<Option<Instant>>,
     last_headers: Mutex<Vec<(String, String)>>,
-    /// `METHOD /path?query` of every request, and whether it had a body.
-    log: Mutex<Vec<(String, bool)>>,
+    /// The first [`LOG_LIMIT`] requests.
+    log: Mutex<Vec<Logged>>,
+}
+
+/// Requests logged at most (a long load test must not grow the log without bound).
+pub const LOG_LIMIT: usize = 100_000;
+
+/// A request as the server saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Logged {
+    /// `METHOD /path?query`.
+    pub line: String,
+    /// It carried a body.
+    pub body: bool,
+    /// It carried an `Authorization` header.
+    pub authorization: bool,
+    /// Its `Host` header.
+    pub host: String,
 }
 
 /// The running server; stops when dropped.
@@ -78,8 +94,8 @@ impl HttpTestServer {
         }
     }
 
-    /// `METHOD /path?query` of every request so far, with whether it carried a body.
-    pub fn request_log(&self) -> Vec<(String, bool)> {
+    /// The requests so far (the first [`LOG_LIMIT`]).
+    pub fn request_log(&self) -> Vec<Logged> {
         self.state.log.lock().map(|l| l.clone()).unwrap_or_default()
     }
 
@@ -155,12 +171,26 @@ async fn handle(req: Request<hyper::body::Incoming>, state: &State) -> Response<
         req.uri().path_and_query().map_or("/", |p| p.as_str())
     );
     let query = req.uri().query().unwrap_or_default().to_string();
+    let authorization = req.headers().contains_key("authorization");
+    let host = req
+        .headers()
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
     let body = http_body_util::BodyExt::collect(req.into_body())
         .await
         .map(|b| b.to_bytes())
         .unwrap_or_default();
     if let Ok(mut l) = state.log.lock() {
-        l.push((line.clone(), !body.is_empty()));
+        if l.len() < LOG_LIMIT {
+            l.push(Logged {
+                line: line.clone(),
+                body: !body.is_empty(),
+                authorization,
+                host,
+            });
+        }
     }
     let mut status = 200;
     let mut location = None;

@@ -1015,7 +1015,7 @@ fn redirects_are_followed_as_one_request_and_credentials_stay_with_their_origin(
     let log_count = |s: &HttpTestServer, line: &str, body: bool| {
         s.request_log()
             .iter()
-            .filter(|(l, b)| l == line && *b == body)
+            .filter(|r| r.line == line && r.body == body)
             .count()
     };
     // 303 after a POST: the next request is a GET without the body, on the same
@@ -1062,8 +1062,41 @@ fn redirects_are_followed_as_one_request_and_credentials_stay_with_their_origin(
         "one to the target, one per hop elsewhere: {s}"
     );
     assert_eq!(log_count(&b, "GET /landing", false), 5);
-    let has_auth = |s: &HttpTestServer| s.last_headers().iter().any(|(k, _)| k == "authorization");
-    assert!(has_auth(&a) && !has_auth(&b), "{:?}", b.last_headers());
+    let b_log = b.request_log();
+    assert!(b_log.iter().all(|r| !r.authorization), "{b_log:?}");
+    let a_log = a.request_log();
+    assert!(a_log.last().is_some_and(|r| r.authorization), "{a_log:?}");
+    // The redirects were counted once each, with the requests that had an answer.
+    assert_eq!(s["redirects"], 5, "{s}");
+
+    // -H Host (a virtual host on an IP): a relative redirect stays on the target, with the
+    // same Host and the token; it never goes to what the Host name resolves to.
+    let s = run(
+        format!("{}/redirect/302?to=/status/204", a.url()),
+        &[
+            "-n",
+            "3",
+            "-c",
+            "1",
+            "-H",
+            "Host: shop.invalid",
+            "--bearer-token-file",
+            token.to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(s["statusCodes"], serde_json::json!({"204": 3}), "{s}");
+    assert_eq!(s["connections"], 1, "{s}");
+    let hops: Vec<_> = a
+        .request_log()
+        .into_iter()
+        .filter(|r| r.line == "GET /status/204")
+        .collect();
+    assert_eq!(hops.len(), 3, "{hops:?}");
+    assert!(
+        hops.iter()
+            .all(|r| r.authorization && r.host == "shop.invalid"),
+        "{hops:?}"
+    );
 
     // A loop: --redirects hops, then an error; with 0 the redirect is the answer.
     let before = a.answered();
@@ -1076,6 +1109,8 @@ fn redirects_are_followed_as_one_request_and_credentials_stay_with_their_origin(
         serde_json::json!({"tooManyRedirects": 5}),
         "{s}"
     );
+    // Hops of requests that failed are not counted.
+    assert!(s.get("redirects").is_none(), "{s}");
     assert_eq!(a.answered() - before, 5 * 4);
     let s = run(
         format!("{}/redirect/302", a.url()),
