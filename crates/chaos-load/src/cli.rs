@@ -36,6 +36,9 @@ pub enum Sub {
     /// Merge runs made at the same time on several machines into one report, exactly (the
     /// HDR histograms travel in the JSON reports)
     Merge(MergeArgs),
+    /// An HTTP reverse proxy that injects faults (errors, latency, resets, timeouts,
+    /// bandwidth) into a share of the requests, changed at run time through an admin API
+    Proxy(Box<crate::proxy::ProxyArgs>),
 }
 
 #[derive(Debug, clap::Args)]
@@ -67,7 +70,7 @@ pub struct MergeArgs {
 }
 
 /// `10%`, `10` or `0.5%`, as a fraction.
-fn percent(s: &str) -> Result<f64, String> {
+pub(crate) fn percent(s: &str) -> Result<f64, String> {
     s.trim()
         .trim_end_matches('%')
         .parse::<f64>()
@@ -186,6 +189,7 @@ pub fn run(
 ) -> anyhow::Result<ExitStatus> {
     match &args.command {
         Sub::Run(a) => run_load(a, global, config, out),
+        Sub::Proxy(p) => crate::proxy::run(p, global, config, out),
         Sub::Compare(c) => {
             let common = config.common(global, &c.report)?;
             let before = crate::combine::read(&c.before).map_err(anyhow::Error::msg)?;
@@ -897,7 +901,7 @@ fn write_measured(
 
 /// Writes `text` (or, for the other formats, the report through the shared renderers) and
 /// gives the exit status from `--fail-on`.
-fn finish(
+pub(crate) fn finish(
     report: &sre_core::Report,
     text: Option<String>,
     common: &sre_cli::config::Common,

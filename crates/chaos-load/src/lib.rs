@@ -14,17 +14,22 @@
 //! - [`metrics`]: `--metrics-addr`, live Prometheus metrics of the run.
 //! - [`combine`]: `compare` (before/after) and `merge` (several machines).
 //! - [`tui`]: the live dashboard (ratatui) while a run goes on in a terminal.
-//! - [`cli`]: `sre chaos-load run`, `compare`, `merge`; [`demo`]: what `sre demo` runs.
+//! - [`proxy`]: `sre chaos-load proxy`, the fault-injecting HTTP proxy, with its admin API;
+//!   [`fault`]: the faults, their scope and the seeded decisions.
+//! - [`cli`]: `sre chaos-load run`, `compare`, `merge`, `proxy`; [`demo`]: what `sre demo`
+//!   runs.
 
 pub mod cli;
 pub mod combine;
 pub mod csv;
 pub mod demo;
 pub mod engine;
+pub mod fault;
 pub mod h2;
 pub mod html;
 pub mod http1;
 pub mod metrics;
+pub mod proxy;
 pub mod redirect;
 pub mod scenario;
 pub mod schedule;

@@ -595,7 +595,7 @@ fn nginx_with(tls: bool, http2: bool) -> Service {
         format!("listen 127.0.0.1:{{port}}{h2};")
     };
     let conf = format!(
-        "worker_processes 1;\ndaemon off;\npid {{dir}}/nginx.pid;\nerror_log {{dir}}/error.log;\nevents {{ worker_connections 4096; }}\nhttp {{\n  access_log {{dir}}/access.log;\n  client_body_temp_path {{dir}}/body;\n  proxy_temp_path {{dir}}/proxy;\n  fastcgi_temp_path {{dir}}/fastcgi;\n  uwsgi_temp_path {{dir}}/uwsgi;\n  scgi_temp_path {{dir}}/scgi;\n  server {{\n    {listen}\n    location / {{ return 200 \"ok\\n\"; }}\n    location /503 {{ return 503 \"unavailable\\n\"; }}\n    location = /old {{ return 301 /; }}\n  }}\n}}\n"
+        "worker_processes 1;\ndaemon off;\npid {{dir}}/nginx.pid;\nerror_log {{dir}}/error.log;\nevents {{ worker_connections 4096; }}\nhttp {{\n  access_log {{dir}}/access.log;\n  client_body_temp_path {{dir}}/body;\n  proxy_temp_path {{dir}}/proxy;\n  fastcgi_temp_path {{dir}}/fastcgi;\n  uwsgi_temp_path {{dir}}/uwsgi;\n  scgi_temp_path {{dir}}/scgi;\n  server {{\n    {listen}\n    location / {{ return 200 \"ok\\n\"; }}\n    location /503 {{ return 503 \"unavailable\\n\"; }}\n    location = /old {{ return 301 /; }}\n    location /files/ {{ root {{dir}}; }}\n  }}\n}}\n"
     );
     let mut spec = ServiceSpec::new("nginx", "nginx-light")
         .search_dir("/usr/sbin")

@@ -5,6 +5,7 @@ mod alert_analyzer;
 mod basics;
 mod browser;
 mod chaos_load;
+mod chaos_proxy;
 mod config;
 mod formats;
 mod in_process;
