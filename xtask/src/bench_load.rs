@@ -64,11 +64,11 @@ fn number_after(text: &str, key: &str) -> Option<f64> {
 }
 
 /// A number in a JSON report, by its path of keys.
-fn json_number(text: &str, path: &[&str]) -> Option<f64> {
+pub(crate) fn json_number(text: &str, path: &[&str]) -> Option<f64> {
     crate::bench_k8s::report_field(text, path)?.parse().ok()
 }
 
-fn output_of(cmd: &mut Command) -> Result<String> {
+pub(crate) fn output_of(cmd: &mut Command) -> Result<String> {
     let out = cmd
         .stdin(Stdio::null())
         .output()
@@ -103,37 +103,7 @@ pub fn run(args: &[String]) -> Result<()> {
     let sre = target_dir().join("release").join("sre");
 
     let dir = target_dir().join("bench-load");
-    fs::create_dir_all(&dir)?;
-    let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let conf = format!(
-        "worker_processes 1;\ndaemon off;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{ worker_connections 8192; }}\nhttp {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n  fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n  server {{\n    listen 127.0.0.1:{port} backlog=4096;\n    location / {{ return 200 \"ok\\n\"; }}\n  }}\n}}\n",
-        d = dir.display()
-    );
-    fs::write(dir.join("nginx.conf"), conf)?;
-    header("starting nginx (1 worker, access_log off, return 200)");
-    let mut cmd = Command::new(&nginx);
-    cmd.arg("-c")
-        .arg(dir.join("nginx.conf"))
-        .arg("-p")
-        .arg(&dir)
-        .arg("-e")
-        .arg(dir.join("error.log"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    eprintln!("$ {}", show(&cmd));
-    let server = crate::util::KillOnDrop(cmd.spawn().context("cannot start nginx")?);
-    let url = format!("http://127.0.0.1:{port}/");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if Instant::now() > deadline {
-            bail!(
-                "nginx did not listen within 10 s: see {}/error.log",
-                dir.display()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-
+    let (server, url) = start_nginx(&nginx, &dir)?;
     // nginx's worker: how busy it was during each tool's run tells whether the server
     // (one core) or the generator was the limit.
     let mut workers = children_of(server.0.id());
@@ -373,6 +343,46 @@ pub fn run(args: &[String]) -> Result<()> {
 
 /// A tool's median requests/s, and how busy nginx's worker was meanwhile (0 to 1).
 type ToolResult = (String, f64, f64);
+
+/// Starts nginx for the benchmarks (`worker_processes 1`, `access_log off`, `return 200`)
+/// in `dir`; returns it (stopped on drop) and its URL.
+pub fn start_nginx(
+    nginx: &std::path::Path,
+    dir: &std::path::Path,
+) -> Result<(crate::util::KillOnDrop, String)> {
+    fs::create_dir_all(dir)?;
+    let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let conf = format!(
+        "worker_processes 1;\ndaemon off;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{ worker_connections 8192; }}\nhttp {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n  fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n  server {{\n    listen 127.0.0.1:{port} backlog=4096;\n    location / {{ return 200 \"ok\\n\"; }}\n  }}\n}}\n",
+        d = dir.display()
+    );
+    fs::write(dir.join("nginx.conf"), conf)?;
+    header("starting nginx (1 worker, access_log off, return 200)");
+    let mut cmd = Command::new(nginx);
+    cmd.arg("-c")
+        .arg(dir.join("nginx.conf"))
+        .arg("-p")
+        .arg(dir)
+        .arg("-e")
+        .arg(dir.join("error.log"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    eprintln!("$ {}", show(&cmd));
+    let server = crate::util::KillOnDrop(cmd.spawn().context("cannot start nginx")?);
+    let url = format!("http://127.0.0.1:{port}/");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if Instant::now() > deadline {
+            bail!(
+                "nginx did not listen within 10 s: see {}/error.log",
+                dir.display()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    Ok((server, url))
+}
 
 /// The processes whose parent is `pid` (nginx's workers).
 fn children_of(pid: u32) -> Vec<u32> {

@@ -13,6 +13,7 @@ mod bench_alerts;
 mod bench_k8s;
 mod bench_k8s_live;
 mod bench_load;
+mod bench_proxy;
 mod deps;
 mod dist;
 mod gen_k8s;
@@ -79,6 +80,14 @@ const COMMANDS: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "bench-proxy [--duration 10] [--runs 3] [--proxy-threads 1]",
+        &[
+            "Measure what `sre chaos-load proxy` costs with no fault: `sre chaos-load",
+            "run` against nginx directly and through the proxy in rotation; prints",
+            "requests/s lost and the p50/p99 added at 1,000 requests/s.",
+        ],
+    ),
+    (
         "dist [--base-url URL]",
         &[
             "Build the release archive into target/dist/ and render the kubectl",
@@ -102,6 +111,7 @@ fn main() -> ExitCode {
         "bench-k8s" => bench_k8s::run(rest),
         "bench-k8s-live" => bench_k8s_live::run(rest),
         "bench-load" => bench_load::run(rest),
+        "bench-proxy" => bench_proxy::run(rest),
         "dist" => dist::run(rest),
         "help" | "-h" | "--help" => {
             print_help();
