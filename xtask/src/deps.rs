@@ -27,6 +27,9 @@ pub const PROGRAMS: &[(&str, Option<&str>)] = &[
     ("openssl", Some("openssl")),
     // chaos-load's tests load a real nginx.
     ("nginx", Some("nginx-light")),
+    // chaos-load's TCP fault proxy is tested in front of a real PostgreSQL.
+    ("postgres", Some("postgresql")),
+    ("psql", Some("postgresql-client")),
     // GNU time, for peak memory in `cargo xtask bench-k8s`.
     ("time", Some("time")),
     // Headless browser test of the HTML report.

@@ -21,7 +21,8 @@ pub struct FaultSpec {
     /// Unique; defaults to the type (`error`, `latency`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// `error`, `latency`, `reset`, `timeout` or `bandwidth`.
+    /// `error`, `latency`, `reset`, `timeout` or `bandwidth`; in TCP mode (`--tcp`) also
+    /// `slicer`, `limitData` and `down`, and not `error`.
     #[serde(rename = "type")]
     pub kind: String,
     /// The share of the requests in scope it hits, 0 to 1 (default 1).
@@ -41,6 +42,18 @@ pub struct FaultSpec {
     /// `bandwidth`: the answer's body at most this fast (`100KiB/s`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bandwidth: Option<String>,
+    /// `slicer` (TCP): data passed on in slices of about `size` bytes (give or take
+    /// `sizeVariation`), `delay` apart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size_variation: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay: Option<String>,
+    /// `limitData` (TCP): the connection is closed once this much (`1Mi`) has passed, both
+    /// ways together.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<String>,
     /// Scope: requests whose path starts with this, with this method, with this header
     /// (`Name: value`); all of them when not set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -57,11 +70,28 @@ pub struct FaultSpec {
 /// What a fault does.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
-    Error { status: u16, body: bytes::Bytes },
-    Latency { delay: Duration, jitter: Duration },
+    Error {
+        status: u16,
+        body: bytes::Bytes,
+    },
+    Latency {
+        delay: Duration,
+        jitter: Duration,
+    },
     Reset,
     Timeout,
-    Bandwidth { bytes_per_second: u64 },
+    Bandwidth {
+        bytes_per_second: u64,
+    },
+    Slicer {
+        size: u64,
+        variation: u64,
+        delay: Duration,
+    },
+    LimitData {
+        bytes: u64,
+    },
+    Down,
 }
 
 impl Action {
@@ -73,12 +103,24 @@ impl Action {
             Action::Reset => "reset",
             Action::Timeout => "timeout",
             Action::Bandwidth { .. } => "bandwidth",
+            Action::Slicer { .. } => "slicer",
+            Action::LimitData { .. } => "limitData",
+            Action::Down => "down",
         }
     }
 }
 
 /// The types, in the order of the metrics' counters.
-pub const KINDS: [&str; 5] = ["error", "latency", "reset", "timeout", "bandwidth"];
+pub const KINDS: [&str; 8] = [
+    "error",
+    "latency",
+    "reset",
+    "timeout",
+    "bandwidth",
+    "slicer",
+    "limitData",
+    "down",
+];
 
 /// Which requests a fault applies to.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -134,8 +176,20 @@ pub fn parse_bandwidth(s: &str) -> Result<u64, String> {
 
 impl FaultSpec {
     /// Checks the spec and makes the fault, in force from `now` until its duration (or
-    /// `end`, the proxy's end, whichever comes first).
-    pub fn build(&self, now: Instant, end: Instant) -> Result<Fault, String> {
+    /// `end`, the proxy's end, whichever comes first); `tcp`: for the TCP mode.
+    pub fn build(&self, now: Instant, end: Instant, tcp: bool) -> Result<Fault, String> {
+        if tcp && self.kind == "error" {
+            return Err(
+                "type error answers HTTP requests: not in TCP mode (use reset, timeout or down)"
+                    .into(),
+            );
+        }
+        if !tcp && ["slicer", "limitData", "down"].contains(&self.kind.as_str()) {
+            return Err(format!("type {} is for the TCP mode (--tcp)", self.kind));
+        }
+        if tcp && (self.path.is_some() || self.method.is_some() || self.header.is_some()) {
+            return Err("path, method and header scope HTTP requests: not in TCP mode".into());
+        }
         let only = |field: &str, set: bool, kind: &str| {
             if set && self.kind != kind {
                 Err(format!(
@@ -151,6 +205,10 @@ impl FaultSpec {
         only("latency", self.latency.is_some(), "latency")?;
         only("jitter", self.jitter.is_some(), "latency")?;
         only("bandwidth", self.bandwidth.is_some(), "bandwidth")?;
+        only("size", self.size.is_some(), "slicer")?;
+        only("sizeVariation", self.size_variation.is_some(), "slicer")?;
+        only("delay", self.delay.is_some(), "slicer")?;
+        only("bytes", self.bytes.is_some(), "limitData")?;
         let action = match self.kind.as_str() {
             "error" => {
                 let status = self.status.unwrap_or(503);
@@ -186,9 +244,37 @@ impl FaultSpec {
                         .ok_or("a bandwidth fault needs `bandwidth`, e.g. 100KiB/s")?,
                 )?,
             },
+            "slicer" => {
+                let size = self.size.unwrap_or(64);
+                let variation = self.size_variation.unwrap_or(0);
+                if size == 0 || variation >= size {
+                    return Err(format!(
+                        "slicer: size {size} must be above 0 and above sizeVariation {variation}"
+                    ));
+                }
+                let delay = match &self.delay {
+                    Some(d) => duration("delay", d)?,
+                    None => Duration::ZERO,
+                };
+                Action::Slicer {
+                    size,
+                    variation,
+                    delay,
+                }
+            }
+            "limitData" => {
+                let text = self
+                    .bytes
+                    .as_deref()
+                    .ok_or("a limitData fault needs `bytes`, e.g. 1Mi")?;
+                let bytes = sre_cli::units::parse_size(text)
+                    .map_err(|_| format!("bytes `{text}` is not a size: use e.g. 64Ki or 1Mi"))?;
+                Action::LimitData { bytes }
+            }
+            "down" => Action::Down,
             other => {
                 return Err(format!(
-                    "fault type `{other}` is not known: use error, latency, reset, timeout or bandwidth"
+                    "fault type `{other}` is not known: use error, latency, reset, timeout or bandwidth; in TCP mode also slicer, limitData or down"
                 ))
             }
         };
@@ -281,26 +367,49 @@ pub enum Outcome {
     Hang(Instant),
 }
 
+/// What happens to a TCP connection.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Connection {
+    /// Each chunk of data waits this long, plus or minus up to `jitter`.
+    pub latency: Duration,
+    pub jitter: Duration,
+    /// Forward, reset at once, or hold until the fault ends (`Error` does not occur).
+    pub outcome: Outcome,
+    pub bandwidth: Option<u64>,
+    /// Slices of about `.0` bytes, give or take `.1`, `.2` apart.
+    pub slicer: Option<(u64, u64, Duration)>,
+    /// Close once this many bytes have passed, both ways together.
+    pub limit: Option<u64>,
+    /// Seeds the connection's own draws (jitter, slice sizes).
+    pub seed: u64,
+}
+
 /// The faults in force, the random generator and the counters.
 #[derive(Debug)]
 pub struct Faults {
     list: RwLock<Vec<Fault>>,
+    /// The TCP mode: faults are checked for it, and decided per connection.
+    pub tcp: bool,
     rng: Mutex<fastrand::Rng>,
     /// When the proxy stops: no fault outlives it.
     pub end: Instant,
     pub requests: AtomicU64,
+    /// TCP mode: connections accepted.
+    pub connections: AtomicU64,
     /// Requests a fault of each type ([`KINDS`]) hit.
-    pub injected: [AtomicU64; 5],
+    pub injected: [AtomicU64; 8],
     pub upstream_errors: AtomicU64,
 }
 
 impl Faults {
-    pub fn new(seed: u64, end: Instant) -> Faults {
+    pub fn new(seed: u64, end: Instant, tcp: bool) -> Faults {
         Faults {
             list: RwLock::new(Vec::new()),
+            tcp,
             rng: Mutex::new(fastrand::Rng::with_seed(seed)),
             end,
             requests: AtomicU64::new(0),
+            connections: AtomicU64::new(0),
             injected: Default::default(),
             upstream_errors: AtomicU64::new(0),
         }
@@ -308,7 +417,7 @@ impl Faults {
 
     /// Adds a fault; its name must be new.
     pub fn add(&self, spec: &FaultSpec) -> Result<Fault, String> {
-        let fault = spec.build(Instant::now(), self.end)?;
+        let fault = spec.build(Instant::now(), self.end, self.tcp)?;
         let mut list = self
             .list
             .write()
@@ -328,7 +437,7 @@ impl Faults {
     pub fn replace(&self, name: &str, spec: &FaultSpec) -> Result<Option<Fault>, String> {
         let mut spec = spec.clone();
         spec.name = Some(name.to_string());
-        let fault = spec.build(Instant::now(), self.end)?;
+        let fault = spec.build(Instant::now(), self.end, self.tcp)?;
         let mut list = self
             .list
             .write()
@@ -428,50 +537,130 @@ impl Faults {
         d
     }
 
+    /// Decides what happens to a TCP connection (`--tcp`): one draw per fault, as for
+    /// requests. `down` faults are not decided here: while one is in force, the proxy does
+    /// not listen at all ([`Faults::down`]).
+    pub fn decide_connection(&self) -> Connection {
+        self.connections.fetch_add(1, Ordering::Relaxed);
+        let mut c = Connection {
+            latency: Duration::ZERO,
+            jitter: Duration::ZERO,
+            outcome: Outcome::Forward,
+            bandwidth: None,
+            slicer: None,
+            limit: None,
+            seed: 0,
+        };
+        let now = Instant::now();
+        let (Ok(list), Ok(mut rng)) = (self.list.read(), self.rng.lock()) else {
+            return c;
+        };
+        c.seed = rng.u64(..);
+        for f in list.iter().filter(|f| f.until > now) {
+            if rng.f64() >= f.rate || f.action == Action::Down {
+                continue;
+            }
+            let index = KINDS
+                .iter()
+                .position(|k| *k == f.action.kind())
+                .unwrap_or(0);
+            self.injected[index].fetch_add(1, Ordering::Relaxed);
+            match &f.action {
+                Action::Latency { delay, jitter } => {
+                    c.latency += *delay;
+                    c.jitter += *jitter;
+                }
+                Action::Bandwidth { bytes_per_second } => {
+                    c.bandwidth = Some(
+                        c.bandwidth
+                            .map_or(*bytes_per_second, |b| b.min(*bytes_per_second)),
+                    );
+                }
+                Action::Slicer {
+                    size,
+                    variation,
+                    delay,
+                } => c.slicer = Some((*size, *variation, *delay)),
+                Action::LimitData { bytes } => {
+                    c.limit = Some(c.limit.map_or(*bytes, |l| l.min(*bytes)));
+                }
+                Action::Reset if c.outcome == Outcome::Forward => c.outcome = Outcome::Reset,
+                Action::Timeout if c.outcome == Outcome::Forward => {
+                    c.outcome = Outcome::Hang(f.until)
+                }
+                _ => {}
+            }
+        }
+        c
+    }
+
+    /// Until when a `down` fault keeps the proxy from listening, if one is in force.
+    pub fn down(&self) -> Option<Instant> {
+        let now = Instant::now();
+        self.list.read().ok().and_then(|l| {
+            l.iter()
+                .filter(|f| f.action == Action::Down && f.until > now)
+                .map(|f| f.until)
+                .max()
+        })
+    }
+
     /// Prometheus text of the proxy's counters.
     pub fn metrics(&self, forwarded_by_status: &[(u16, u64)]) -> String {
         use std::fmt::Write as _;
         let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "# HELP chaos_proxy_requests_total Requests the proxy received."
+        let mut family = |name: &str, kind: &str, help: &str, samples: &[(String, u64)]| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+            for (labels, value) in samples {
+                let _ = writeln!(out, "{name}{labels} {value}");
+            }
+        };
+        let load = |n: &AtomicU64| n.load(Ordering::Relaxed);
+        family(
+            "chaos_proxy_requests_total",
+            "counter",
+            "HTTP requests the proxy received.",
+            &[(String::new(), load(&self.requests))],
         );
-        let _ = writeln!(out, "# TYPE chaos_proxy_requests_total counter");
-        let _ = writeln!(
-            out,
-            "chaos_proxy_requests_total {}",
-            self.requests.load(Ordering::Relaxed)
+        family(
+            "chaos_proxy_connections_total",
+            "counter",
+            "TCP connections the proxy accepted (TCP mode).",
+            &[(String::new(), load(&self.connections))],
         );
-        let _ = writeln!(
-            out,
-            "# HELP chaos_proxy_faults_injected_total Requests a fault hit, by the fault's type."
+        let injected: Vec<(String, u64)> = KINDS
+            .iter()
+            .zip(&self.injected)
+            .map(|(k, n)| (format!("{{type=\"{k}\"}}"), load(n)))
+            .collect();
+        family(
+            "chaos_proxy_faults_injected_total",
+            "counter",
+            "Requests (in TCP mode, connections) a fault hit, by the fault's type.",
+            &injected,
         );
-        let _ = writeln!(out, "# TYPE chaos_proxy_faults_injected_total counter");
-        for (k, n) in KINDS.iter().zip(&self.injected) {
-            let _ = writeln!(
-                out,
-                "chaos_proxy_faults_injected_total{{type=\"{k}\"}} {}",
-                n.load(Ordering::Relaxed)
-            );
-        }
-        let _ = writeln!(out, "# HELP chaos_proxy_upstream_answers_total Answers from the upstream passed on, by status.");
-        let _ = writeln!(out, "# TYPE chaos_proxy_upstream_answers_total counter");
-        for (status, n) in forwarded_by_status {
-            let _ = writeln!(
-                out,
-                "chaos_proxy_upstream_answers_total{{status=\"{status}\"}} {n}"
-            );
-        }
-        let _ = writeln!(out, "# HELP chaos_proxy_upstream_errors_total Requests the upstream could not answer (connection failed or broke).");
-        let _ = writeln!(out, "# TYPE chaos_proxy_upstream_errors_total counter");
-        let _ = writeln!(
-            out,
-            "chaos_proxy_upstream_errors_total {}",
-            self.upstream_errors.load(Ordering::Relaxed)
+        let answers: Vec<(String, u64)> = forwarded_by_status
+            .iter()
+            .map(|(s, n)| (format!("{{status=\"{s}\"}}"), *n))
+            .collect();
+        family(
+            "chaos_proxy_upstream_answers_total",
+            "counter",
+            "Answers from the upstream passed on, by status.",
+            &answers,
         );
-        let _ = writeln!(out, "# HELP chaos_proxy_active_faults Faults in force.");
-        let _ = writeln!(out, "# TYPE chaos_proxy_active_faults gauge");
-        let _ = writeln!(out, "chaos_proxy_active_faults {}", self.active().len());
+        family(
+            "chaos_proxy_upstream_errors_total",
+            "counter",
+            "Requests or connections the upstream could not take (connection failed or broke).",
+            &[(String::new(), load(&self.upstream_errors))],
+        );
+        family(
+            "chaos_proxy_active_faults",
+            "gauge",
+            "Faults in force.",
+            &[(String::new(), self.active().len() as u64)],
+        );
         out
     }
 }
@@ -545,7 +734,7 @@ mod tests {
                 "duration",
             ),
         ] {
-            let e = s.build(now, end).map(|_| ()).expect_err("refused");
+            let e = s.build(now, end, false).map(|_| ()).expect_err("refused");
             assert!(e.contains(want), "{e} (wanted {want})");
         }
         // A fault never outlives the proxy.
@@ -553,7 +742,7 @@ mod tests {
             duration: Some("10m".into()),
             ..spec("timeout")
         }
-        .build(now, end)
+        .build(now, end, false)
         .expect("fault");
         assert_eq!(f.until, end);
         assert_eq!(parse_bandwidth("100KiB/s"), Ok(102_400));
@@ -563,7 +752,7 @@ mod tests {
     fn a_seed_gives_the_same_decisions_and_the_rate_holds() {
         let end = Instant::now() + Duration::from_secs(60);
         let run = || {
-            let faults = Faults::new(7, end);
+            let faults = Faults::new(7, end, false);
             faults
                 .add(&FaultSpec {
                     rate: Some(0.3),
@@ -588,7 +777,7 @@ mod tests {
     #[test]
     fn scope_and_combination() {
         let end = Instant::now() + Duration::from_secs(60);
-        let faults = Faults::new(1, end);
+        let faults = Faults::new(1, end, false);
         faults
             .add(&FaultSpec {
                 latency: Some("100ms".into()),

@@ -15,7 +15,8 @@
 //! - [`combine`]: `compare` (before/after) and `merge` (several machines).
 //! - [`tui`]: the live dashboard (ratatui) while a run goes on in a terminal.
 //! - [`proxy`]: `sre chaos-load proxy`, the fault-injecting HTTP proxy, with its admin API;
-//!   [`fault`]: the faults, their scope and the seeded decisions.
+//!   [`tcp_proxy`]: its TCP mode; [`fault`]: the faults, their scope and the seeded
+//!   decisions.
 //! - [`cli`]: `sre chaos-load run`, `compare`, `merge`, `proxy`; [`demo`]: what `sre demo`
 //!   runs.
 
@@ -35,6 +36,7 @@ pub mod scenario;
 pub mod schedule;
 pub mod stats;
 pub mod summary;
+pub mod tcp_proxy;
 pub mod text;
 pub mod threshold;
 pub mod tui;

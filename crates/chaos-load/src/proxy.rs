@@ -40,9 +40,13 @@ pub struct ProxyArgs {
     /// on stderr)
     #[arg(long, value_name = "ADDR")]
     pub listen: String,
-    /// The service behind the proxy (http://HOST:PORT)
+    /// The service behind the proxy: http://HOST:PORT, or with --tcp HOST:PORT
     #[arg(long, value_name = "URL")]
     pub upstream: String,
+    /// Proxy TCP instead of HTTP (any protocol: databases, caches); faults are decided per
+    /// connection, and --slice-*, --limit-data and --down apply
+    #[arg(long, conflicts_with_all = ["error_rate", "error_body", "path", "method", "match_header"])]
+    pub tcp: bool,
     /// How long the proxy runs; faults never outlive it
     #[arg(short = 'd', long, value_name = "DURATION", value_parser = sre_cli::units::duration_arg, default_value = "10m")]
     pub duration: Duration,
@@ -69,9 +73,26 @@ pub struct ProxyArgs {
     /// client's timeout fires)
     #[arg(long, value_name = "PERCENT", value_parser = crate::cli::percent)]
     pub timeout_rate: Option<f64>,
-    /// Pace answers' bodies to this rate (e.g. 100KiB/s)
+    /// Pace answers' bodies (with --tcp, the data each way) to this rate (e.g. 100KiB/s)
     #[arg(long, value_name = "RATE")]
     pub bandwidth: Option<String>,
+    /// With --tcp: pass data on in slices of about this many bytes
+    #[arg(long, value_name = "BYTES", requires = "tcp")]
+    pub slice_size: Option<u64>,
+    /// With --slice-size: give or take up to this many bytes
+    #[arg(long, value_name = "BYTES", requires = "slice_size")]
+    pub slice_variation: Option<u64>,
+    /// With --slice-size: wait this long between slices (e.g. 10ms)
+    #[arg(long, value_name = "DURATION", requires = "slice_size")]
+    pub slice_delay: Option<String>,
+    /// With --tcp: close each connection once this much data has passed, both ways (e.g.
+    /// 64Ki)
+    #[arg(long, value_name = "SIZE", requires = "tcp")]
+    pub limit_data: Option<String>,
+    /// With --tcp: start down (connecting is refused) until the `down` fault is removed
+    /// through the admin API, or the proxy stops
+    #[arg(long, requires = "tcp")]
+    pub down: bool,
     /// Scope of the faults above: requests whose path starts with this
     #[arg(long, value_name = "PREFIX")]
     pub path: Option<String>,
@@ -143,6 +164,23 @@ impl ProxyArgs {
                 ..scoped("bandwidth")
             });
         }
+        if let Some(size) = self.slice_size {
+            out.push(FaultSpec {
+                size: Some(size),
+                size_variation: self.slice_variation,
+                delay: self.slice_delay.clone(),
+                ..scoped("slicer")
+            });
+        }
+        if let Some(l) = &self.limit_data {
+            out.push(FaultSpec {
+                bytes: Some(l.clone()),
+                ..scoped("limitData")
+            });
+        }
+        if self.down {
+            out.push(scoped("down"));
+        }
         out
     }
 }
@@ -155,6 +193,27 @@ struct Upstream {
     authority: String,
     /// As shown in messages (no credentials).
     shown: String,
+}
+
+/// `HOST:PORT` or `tcp://HOST:PORT` for the TCP mode.
+fn tcp_upstream(text: &str) -> anyhow::Result<Upstream> {
+    let bare = text.strip_prefix("tcp://").unwrap_or(text);
+    if bare.contains('/') || bare.contains('@') {
+        bail!("--upstream `{bare}`: with --tcp, give HOST:PORT (e.g. 127.0.0.1:5432)");
+    }
+    let addrs: Vec<SocketAddr> = std::net::ToSocketAddrs::to_socket_addrs(bare)
+        .with_context(|| {
+            format!("--upstream `{bare}` is not a reachable HOST:PORT (e.g. 127.0.0.1:5432)")
+        })?
+        .collect();
+    if addrs.is_empty() {
+        bail!("--upstream `{bare}` has no address");
+    }
+    Ok(Upstream {
+        addrs,
+        authority: bare.to_string(),
+        shown: format!("tcp://{bare}"),
+    })
 }
 
 fn upstream(url: &str) -> anyhow::Result<Upstream> {
@@ -219,7 +278,11 @@ pub fn run(
     out: &mut Out<'_>,
 ) -> anyhow::Result<ExitStatus> {
     let common = config.common(global, &a.report)?;
-    let up = upstream(&a.upstream)?;
+    let up = if a.tcp {
+        tcp_upstream(&a.upstream)?
+    } else {
+        upstream(&a.upstream)?
+    };
     const LONGEST: Duration = Duration::from_secs(7 * 86_400);
     if a.duration.is_zero() || a.duration > LONGEST {
         bail!("-d/--duration must be above 0 and at most 7 days");
@@ -229,7 +292,7 @@ pub fn run(
     let end = start + a.duration;
     // Every spec is checked before anything listens.
     for s in &specs {
-        s.build(start, end)
+        s.build(start, end, a.tcp)
             .map_err(|e| anyhow::anyhow!("--{}: {e}", s.kind))?;
     }
     if a.dry_run {
@@ -251,7 +314,7 @@ pub fn run(
         return Ok(ExitStatus::Clean);
     }
     let seed = a.seed.unwrap_or_else(|| fastrand::u64(..));
-    let faults = Arc::new(Faults::new(seed, end));
+    let faults = Arc::new(Faults::new(seed, end, a.tcp));
     for s in &specs {
         faults.add(s).map_err(anyhow::Error::msg)?;
     }
@@ -293,12 +356,20 @@ pub fn run(
         humantime::format_duration(a.duration)
     );
     let interrupted = rt.block_on(async {
-        let serve = accept_loop(
-            listener,
-            up.clone(),
-            Arc::clone(&faults),
-            Arc::clone(&counters),
-        );
+        let serve = async {
+            if a.tcp {
+                let addrs = Arc::new(up.addrs.clone());
+                crate::tcp_proxy::serve(local, listener, addrs, Arc::clone(&faults)).await;
+            } else {
+                accept_loop(
+                    listener,
+                    up.clone(),
+                    Arc::clone(&faults),
+                    Arc::clone(&counters),
+                )
+                .await;
+            }
+        };
         tokio::select! {
             () = serve => false,
             () = tokio::time::sleep_until(end.into()) => false,
@@ -350,10 +421,12 @@ fn proxy_report(
         .map(|(s, n)| (s.to_string(), n.into()))
         .collect();
     let requests = faults.requests.load(Ordering::Relaxed);
+    let connections = faults.connections.load(Ordering::Relaxed);
     let upstream_errors = faults.upstream_errors.load(Ordering::Relaxed);
     let mut v = serde_json::to_value(&report).unwrap_or_default();
     if let Some(s) = v["summary"].as_object_mut() {
         s.insert("requests".into(), requests.into());
+        s.insert("connections".into(), connections.into());
         s.insert("injected".into(), injected.clone().into());
         s.insert("upstreamAnswers".into(), statuses.clone().into());
         s.insert("upstreamErrors".into(), upstream_errors.into());
@@ -361,7 +434,7 @@ fn proxy_report(
         s.insert("interrupted".into(), interrupted.into());
     }
     let text = format!(
-        "chaos-load proxy: {} -> {} for {:.1} s{}\n  requests     {requests}\n  injected     {}\n  upstream     {} answered ({}), {upstream_errors} failed\n",
+        "chaos-load proxy: {} -> {} for {:.1} s{}\n  requests     {requests} (HTTP), {connections} connections\n  injected     {}\n  upstream     {} answered ({}), {upstream_errors} failed\n",
         a.listen,
         up.shown,
         elapsed.as_secs_f64(),

@@ -614,6 +614,48 @@ fn nginx_with(tls: bool, http2: bool) -> Service {
     Service::start(spec)
 }
 
+/// A PostgreSQL server (Debian `postgresql`) on a loopback port, trusting every local
+/// connection as user `postgres`, its socket in its directory. It runs as the `postgres`
+/// user (it refuses root), through `setpriv`, which execs it: the harness's SIGTERM
+/// reaches the postmaster itself.
+pub fn postgres() -> Service {
+    const DIRS: &[&str] = &["/usr/lib/postgresql/*/bin"];
+    let initdb = crate::program::require_program_in("initdb", "postgresql", DIRS);
+    let server = crate::program::require_program_in("postgres", "postgresql", DIRS);
+    let as_postgres = ["--reuid=postgres", "--regid=postgres", "--init-groups"];
+    let spec = ServiceSpec::new("setpriv", "util-linux")
+        .setup("chown", "coreutils", ["postgres", "{dir}"])
+        .setup(
+            "setpriv",
+            "util-linux",
+            as_postgres.iter().map(|s| s.to_string()).chain([
+                initdb.display().to_string(),
+                "--no-sync".into(),
+                "-D".into(),
+                "{dir}/data".into(),
+                "-A".into(),
+                "trust".into(),
+                "-U".into(),
+                "postgres".into(),
+            ]),
+        )
+        .args(as_postgres)
+        .args([
+            server.display().to_string(),
+            "-D".into(),
+            "{dir}/data".into(),
+            "-p".into(),
+            "{port}".into(),
+            "-k".into(),
+            "{dir}".into(),
+            "-c".into(),
+            "listen_addresses=127.0.0.1".into(),
+            "-c".into(),
+            "fsync=off".into(),
+        ]);
+    Service::start(spec)
+}
+
 /// Requests nginx has logged so far.
 pub fn nginx_requests(nginx: &Service) -> usize {
     std::fs::read_to_string(nginx.dir().join("access.log"))

@@ -371,3 +371,131 @@ fn proxy_input_errors_and_dry_run() {
     );
     assert!(!out.stderr.contains("listening on"), "{}", out.stderr);
 }
+
+#[test]
+fn tcp_mode_in_front_of_a_real_postgresql() {
+    let pg = sre_test_harness::service::postgres();
+    let psql = sre_test_harness::program::require_program("psql", "postgresql-client");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let report = dir.path().join("proxy.json");
+    let p = proxy(
+        &format!("127.0.0.1:{}", pg.port()),
+        &report,
+        &["--tcp", "--seed", "3"],
+    );
+    let port = p.url.rsplit(':').next().unwrap_or_default().to_string();
+    let faults = format!("{}/faults", p.admin);
+    // (exit status, output, how long it took) of a query through the proxy.
+    let query = |sql: &str| {
+        let started = std::time::Instant::now();
+        let out = sre_test_harness::Cli::new(&psql)
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port,
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+            ])
+            .args(["-X", "-tA", "-c", sql])
+            .env("PGCONNECT_TIMEOUT", "2")
+            .run();
+        (out.status, out.stdout + &out.stderr, started.elapsed())
+    };
+    let (status, out, _) = query("select 41 + 1");
+    assert_eq!((status, out.trim()), (Some(0), "42"), "{out}");
+
+    // Latency on every chunk both ways: the startup, the authentication, the query and
+    // its result each wait 100 ms.
+    assert_eq!(
+        admin(
+            "POST",
+            &faults,
+            Some(r#"{"type": "latency", "latency": "100ms"}"#)
+        )
+        .0,
+        201
+    );
+    let (status, out, took) = query("select 41 + 1");
+    assert_eq!((status, out.trim()), (Some(0), "42"), "{out}");
+    assert!(took >= Duration::from_millis(400), "{took:?}");
+    assert_eq!(admin("DELETE", &format!("{faults}/latency"), None).0, 204);
+
+    // Slices of 3 bytes: a correct server reassembles them.
+    assert_eq!(
+        admin(
+            "POST",
+            &faults,
+            Some(r#"{"type": "slicer", "size": 3, "sizeVariation": 2, "delay": "1ms"}"#)
+        )
+        .0,
+        201
+    );
+    let (status, out, _) = query("select 41 + 1");
+    assert_eq!((status, out.trim()), (Some(0), "42"), "{out}");
+    assert_eq!(admin("DELETE", &format!("{faults}/slicer"), None).0, 204);
+
+    // Bandwidth: 200,000 bytes of result at 100 KiB/s take over a second and a half.
+    assert_eq!(
+        admin(
+            "POST",
+            &faults,
+            Some(r#"{"type": "bandwidth", "bandwidth": "100KiB/s"}"#)
+        )
+        .0,
+        201
+    );
+    let (status, out, took) = query("select repeat('x', 200000)");
+    assert_eq!(status, Some(0), "{out}");
+    assert_eq!(out.trim().len(), 200_000);
+    assert!(took >= Duration::from_millis(1500), "{took:?}");
+    assert_eq!(admin("DELETE", &format!("{faults}/bandwidth"), None).0, 204);
+
+    // A reset connection, a data limit, a hang and a proxy that is down: the client fails,
+    // each way as it would against a broken network or server.
+    for (fault, wants) in [
+        (
+            r#"{"type": "reset"}"#,
+            &["reset", "closed the connection"][..],
+        ),
+        (
+            r#"{"type": "limitData", "bytes": "64"}"#,
+            &["closed the connection", "reset"][..],
+        ),
+        (
+            r#"{"type": "timeout", "duration": "30s"}"#,
+            &["timeout"][..],
+        ),
+        (r#"{"type": "down"}"#, &["Connection refused"][..]),
+    ] {
+        assert_eq!(admin("POST", &faults, Some(fault)).0, 201, "{fault}");
+        let (status, out, _) = query("select 41 + 1");
+        assert_eq!(status, Some(2), "{fault}: {out}");
+        assert!(wants.iter().any(|w| out.contains(w)), "{fault}: {out}");
+        assert_eq!(admin("POST", &format!("{}/reset", p.admin), None).0, 204);
+    }
+    // Up again: the port is bound anew.
+    crate::wait_until(Duration::from_secs(10), "the proxy to listen again", || {
+        query("select 41 + 1").0 == Some(0)
+    });
+
+    let (_, text) = admin("GET", &format!("{}/metrics", p.admin), None);
+    assert_eq!(
+        metric(&text, "chaos_proxy_faults_injected_total{type=\"reset\"}"),
+        1,
+        "{text}"
+    );
+    assert!(
+        metric(&text, "chaos_proxy_connections_total") >= 8,
+        "{text}"
+    );
+    assert!(p.server.stop().success());
+    let r: Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).expect("report")).expect("JSON");
+    assert_eq!(
+        r["target"]["upstream"],
+        format!("tcp://127.0.0.1:{}", pg.port())
+    );
+}
