@@ -318,27 +318,11 @@ pub fn run(
     for s in &specs {
         faults.add(s).map_err(anyhow::Error::msg)?;
     }
-    let counters = Arc::new(Counters {
-        status: (0..1000).map(|_| AtomicU64::new(0)).collect(),
-    });
     let threads = a
         .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(threads)
-        .enable_all()
-        .build()
-        .context("cannot start the proxy's runtime")?;
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind(&a.listen))
-        .with_context(|| {
-            format!(
-                "cannot listen on --listen {}: give a free HOST:PORT, e.g. 127.0.0.1:8081",
-                a.listen
-            )
-        })?;
-    let local = listener.local_addr()?;
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let running = Running::start(&a.listen, &up, a.tcp, Arc::clone(&faults), threads)?;
+    let (local, counters) = (running.local, Arc::clone(&running.counters));
     let admin = match &a.admin {
         Some(addr) => Some(admin_serve(
             addr,
@@ -355,28 +339,8 @@ pub fn run(
         up.shown,
         humantime::format_duration(a.duration)
     );
-    let interrupted = rt.block_on(async {
-        let serve = async {
-            if a.tcp {
-                let addrs = Arc::new(up.addrs.clone());
-                crate::tcp_proxy::serve(local, listener, addrs, Arc::clone(&faults)).await;
-            } else {
-                accept_loop(
-                    listener,
-                    up.clone(),
-                    Arc::clone(&faults),
-                    Arc::clone(&counters),
-                )
-                .await;
-            }
-        };
-        tokio::select! {
-            () = serve => false,
-            () = tokio::time::sleep_until(end.into()) => false,
-            () = sre_cli::signal::terminated() => true,
-        }
-    });
-    rt.shutdown_timeout(Duration::from_secs(1));
+    let interrupted = running.wait(end);
+    running.stop();
     let elapsed = start.elapsed();
     let report = proxy_report(a, &up, &faults, &counters, elapsed, interrupted, seed);
     let text = match common.output.value {
@@ -389,6 +353,91 @@ pub fn run(
         _ => None,
     };
     crate::cli::finish(&report.2, text, &common, out)
+}
+
+/// A proxy serving on its own runtime (`proxy`, experiments, the demo); it stops when
+/// [`Running::stop`] is called or it is dropped.
+pub struct Running {
+    /// Where it listens.
+    pub local: SocketAddr,
+    counters: Arc<Counters>,
+    rt: Option<tokio::runtime::Runtime>,
+}
+
+impl Running {
+    /// Binds `listen` and serves in front of `up` (TCP with `tcp`) with `faults`, on
+    /// `threads` worker threads.
+    fn start(
+        listen: &str,
+        up: &Upstream,
+        tcp: bool,
+        faults: Arc<Faults>,
+        threads: usize,
+    ) -> anyhow::Result<Running> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads.max(1))
+            .thread_name("proxy")
+            .enable_all()
+            .build()
+            .context("cannot start the proxy's runtime")?;
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind(listen))
+            .with_context(|| {
+                format!("cannot listen on {listen}: give a free HOST:PORT, e.g. 127.0.0.1:8081")
+            })?;
+        let local = listener.local_addr()?;
+        let counters = Arc::new(Counters {
+            status: (0..1000).map(|_| AtomicU64::new(0)).collect(),
+        });
+        let (up, c) = (up.clone(), Arc::clone(&counters));
+        rt.spawn(async move {
+            if tcp {
+                let addrs = Arc::new(up.addrs.clone());
+                crate::tcp_proxy::serve(local, listener, addrs, faults).await;
+            } else {
+                accept_loop(listener, up, faults, c).await;
+            }
+        });
+        Ok(Running {
+            local,
+            counters,
+            rt: Some(rt),
+        })
+    }
+
+    /// Starts an HTTP proxy in front of `upstream` (http://HOST:PORT).
+    pub fn http(listen: &str, upstream_url: &str, faults: Arc<Faults>) -> anyhow::Result<Running> {
+        let up = upstream(upstream_url)?;
+        Running::start(listen, &up, false, faults, 1)
+    }
+
+    /// Serves until `end` or SIGTERM/Ctrl-C; whether a signal ended it.
+    fn wait(&self, end: Instant) -> bool {
+        let Some(rt) = &self.rt else {
+            return false;
+        };
+        rt.block_on(async {
+            tokio::select! {
+                () = tokio::time::sleep_until(end.into()) => false,
+                () = sre_cli::signal::terminated() => true,
+            }
+        })
+    }
+
+    /// Stops serving; connections in flight are dropped.
+    pub fn stop(mut self) {
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_timeout(Duration::from_secs(1));
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_background();
+        }
+    }
 }
 
 /// The report when the proxy stops: (JSON value, text, the contract report).
