@@ -399,6 +399,10 @@ pub struct Faults {
     /// Requests a fault of each type ([`KINDS`]) hit.
     pub injected: [AtomicU64; 8],
     pub upstream_errors: AtomicU64,
+    /// TCP mode: the proxy listens (no `down` fault in force), kept by its accept loop.
+    pub listening: std::sync::atomic::AtomicBool,
+    /// Woken when the faults change (the TCP accept loop acts on `down` at once).
+    pub changed: tokio::sync::Notify,
 }
 
 impl Faults {
@@ -412,6 +416,8 @@ impl Faults {
             connections: AtomicU64::new(0),
             injected: Default::default(),
             upstream_errors: AtomicU64::new(0),
+            listening: std::sync::atomic::AtomicBool::new(false),
+            changed: tokio::sync::Notify::new(),
         }
     }
 
@@ -430,6 +436,8 @@ impl Faults {
             ));
         }
         list.push(fault.clone());
+        drop(list);
+        self.changed.notify_waiters();
         Ok(fault)
     }
 
@@ -442,10 +450,13 @@ impl Faults {
             .list
             .write()
             .map_err(|_| "the fault list is unusable")?;
-        Ok(list.iter_mut().find(|f| f.name == name).map(|slot| {
+        let replaced = list.iter_mut().find(|f| f.name == name).map(|slot| {
             *slot = fault.clone();
             fault
-        }))
+        });
+        drop(list);
+        self.changed.notify_waiters();
+        Ok(replaced)
     }
 
     /// Removes the fault `name`; whether it was there.
@@ -455,13 +466,31 @@ impl Faults {
         };
         let before = list.len();
         list.retain(|f| f.name != name);
-        list.len() != before
+        let removed = list.len() != before;
+        drop(list);
+        self.changed.notify_waiters();
+        removed
     }
 
     /// Removes every fault (`POST /reset`).
     pub fn reset(&self) {
         if let Ok(mut list) = self.list.write() {
             list.clear();
+        }
+        self.changed.notify_waiters();
+    }
+
+    /// TCP mode: waits (up to a second) until the accept loop has acted on the `down`
+    /// faults in force, so that an admin request's answer means it is in effect.
+    pub fn settle(&self) {
+        if !self.tcp {
+            return;
+        }
+        let deadline = Instant::now() + Duration::from_secs(1);
+        while self.listening.load(Ordering::SeqCst) == self.down().is_some()
+            && Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(2));
         }
     }
 

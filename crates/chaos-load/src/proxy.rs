@@ -871,8 +871,25 @@ fn admin(
             )
         })
     };
+    let answer = admin_route(method, &path, faults, counters, spec, error, listing);
+    // A `down` fault takes effect (or ends) before the answer is sent.
+    faults.settle();
+    answer
+}
+
+/// The admin API's routes (see [`admin`]).
+fn admin_route(
+    method: tiny_http::Method,
+    path: &str,
+    faults: &Faults,
+    counters: &Counters,
+    spec: impl Fn() -> Result<FaultSpec, (u16, String, &'static str)>,
+    error: impl Fn(u16, String) -> (u16, String, &'static str),
+    listing: impl Fn(&crate::fault::Fault) -> serde_json::Value,
+) -> (u16, String, &'static str) {
+    const JSON: &str = "application/json";
     use tiny_http::Method;
-    match (method, path.as_str()) {
+    match (method, path) {
         (Method::Get, "/metrics") => (200, faults.metrics(&counters.by_status()), "text/plain; version=0.0.4"),
         (Method::Get, "/faults") => (
             200,

@@ -35,25 +35,37 @@ pub async fn serve(
     faults: Arc<Faults>,
 ) {
     let mut listener = Some(listener);
+    faults.listening.store(true, Ordering::SeqCst);
     loop {
+        // Registered before looking at the faults: a change made meanwhile still wakes us.
+        let changed = faults.changed.notified();
+        tokio::pin!(changed);
+        changed.as_mut().enable();
         if let Some(until) = faults.down() {
             // Down: no listener, so connecting is refused.
             listener = None;
+            faults.listening.store(false, Ordering::SeqCst);
             let wait = until
                 .saturating_duration_since(Instant::now())
                 .min(DOWN_CHECK);
-            tokio::time::sleep(wait).await;
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                () = &mut changed => {}
+            }
             continue;
         }
         let Some(l) = &listener else {
             listener = TcpListener::bind(local).await.ok();
             if listener.is_none() {
                 tokio::time::sleep(DOWN_CHECK).await;
+            } else {
+                faults.listening.store(true, Ordering::SeqCst);
             }
             continue;
         };
         let accepted = tokio::select! {
             a = l.accept() => a,
+            () = &mut changed => continue,
             () = tokio::time::sleep(DOWN_CHECK) => continue,
         };
         let Ok((client, _)) = accepted else {
