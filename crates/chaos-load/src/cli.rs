@@ -39,6 +39,10 @@ pub enum Sub {
     /// An HTTP reverse proxy that injects faults (errors, latency, resets, timeouts,
     /// bandwidth) into a share of the requests, changed at run time through an admin API
     Proxy(Box<crate::proxy::ProxyArgs>),
+    /// Run load and a fault timeline together from a YAML file (steady state, faults,
+    /// recovery), with an abort bound; the report compares the phases and says when the
+    /// service recovered
+    Experiment(crate::experiment::ExperimentArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -190,6 +194,7 @@ pub fn run(
     match &args.command {
         Sub::Run(a) => run_load(a, global, config, out),
         Sub::Proxy(p) => crate::proxy::run(p, global, config, out),
+        Sub::Experiment(e) => crate::experiment::command(e, global, config, out),
         Sub::Compare(c) => {
             let common = config.common(global, &c.report)?;
             let before = crate::combine::read(&c.before).map_err(anyhow::Error::msg)?;
@@ -713,20 +718,7 @@ pub fn measure(a: &RunArgs, view: LiveView, signals: bool) -> anyhow::Result<Mea
         }
         _ => None,
     };
-    let shape = Shape {
-        url: plan.url.clone(),
-        steps: plan
-            .scenario
-            .as_ref()
-            .map(|s| s.scenario.steps.iter().map(|st| st.name.clone()).collect())
-            .unwrap_or_default(),
-        open: plan.schedule.is_some(),
-        concurrency: plan.concurrency,
-        // The engine never runs more threads than connections.
-        threads: plan.threads.min(plan.concurrency),
-        stop: plan.stop,
-        requested,
-    };
+    let shape = shape_of(&plan, requested);
     let outcome = engine::run(plan, stop).context("the load run failed")?;
     if let Some(e) = &outcome.jtl_error {
         eprintln!("chaos-load: --jtl: {e}");
@@ -777,6 +769,24 @@ pub struct Shape {
     pub stop: Stop,
     /// Open model: the mean requested rate.
     pub requested: Option<f64>,
+}
+
+/// What the report says of a plan (before the plan goes to the engine).
+pub fn shape_of(plan: &Plan, requested: Option<f64>) -> Shape {
+    Shape {
+        url: plan.url.clone(),
+        steps: plan
+            .scenario
+            .as_ref()
+            .map(|s| s.scenario.steps.iter().map(|st| st.name.clone()).collect())
+            .unwrap_or_default(),
+        open: plan.schedule.is_some(),
+        concurrency: plan.concurrency,
+        // The engine never runs more threads than connections.
+        threads: plan.threads.min(plan.concurrency),
+        stop: plan.stop,
+        requested,
+    }
 }
 
 /// The report, numbers and threshold results of a finished run.

@@ -1,5 +1,6 @@
 //! What `sre demo` runs for chaos-load: a short load against a tiny server it starts on
-//! loopback, with a threshold, so the demo needs no network and nothing installed.
+//! loopback, with a threshold, and a tiny experiment through the fault proxy in front of
+//! it, so the demo needs no network and nothing installed.
 
 use crate::cli::{measure, Measured, RunArgs};
 use clap::Parser;
@@ -95,4 +96,16 @@ pub fn run() -> anyhow::Result<Measured> {
         "errors<1%",
     ])?;
     measure(&cli.run, crate::cli::LiveView::Quiet, false)
+}
+
+/// A tiny experiment against the demo server, through the fault proxy: one second of
+/// steady state, one with 20% of 503s and 50 ms of latency, two of recovery, at 100
+/// requests/s.
+pub fn experiment() -> anyhow::Result<(Measured, crate::experiment::ExperimentResult)> {
+    let addr = start_demo_server()?;
+    let e = crate::experiment::Experiment::parse(&format!(
+        "name: demo\nproxy: {{upstream: 'http://{addr}'}}\nload: {{rate: 100, concurrency: 8}}\nseed: 1\nphases:\n  - {{name: steady, duration: 1s}}\n  - name: faults\n    duration: 1s\n    faults: [{{type: error, rate: 0.2, status: 503}}, {{type: latency, latency: 50ms}}]\n  - {{name: recovery, duration: 2s}}\nabort: {{errorRate: 80%, window: 1s}}\n"
+    ))
+    .map_err(anyhow::Error::msg)?;
+    crate::experiment::run(&e, crate::engine::StopSignal::new())
 }

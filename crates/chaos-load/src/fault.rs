@@ -480,6 +480,25 @@ impl Faults {
         self.changed.notify_waiters();
     }
 
+    /// Holds a request (or connection) a `timeout` fault hit: until `until`, or until no
+    /// `timeout` fault is in force any more (removed, or its phase ended).
+    pub async fn hang(&self, until: Instant) {
+        let deadline = tokio::time::sleep_until(until.into());
+        tokio::pin!(deadline);
+        loop {
+            let changed = self.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if !self.active().iter().any(|f| f.action == Action::Timeout) {
+                return;
+            }
+            tokio::select! {
+                () = &mut deadline => return,
+                () = &mut changed => {}
+            }
+        }
+    }
+
     /// TCP mode: waits (up to a second) until the accept loop has acted on the `down`
     /// faults in force, so that an admin request's answer means it is in effect.
     pub fn settle(&self) {

@@ -15,7 +15,7 @@
 //! - [`combine`]: `compare` (before/after) and `merge` (several machines).
 //! - [`tui`]: the live dashboard (ratatui) while a run goes on in a terminal.
 //! - [`proxy`]: `sre chaos-load proxy`, the fault-injecting HTTP proxy, with its admin API;
-//!   [`tcp_proxy`]: its TCP mode; [`fault`]: the faults, their scope and the seeded
+//!   [`tcp_proxy`]: its TCP mode; [`experiment`]: load and a fault timeline together; [`fault`]: the faults, their scope and the seeded
 //!   decisions.
 //! - [`cli`]: `sre chaos-load run`, `compare`, `merge`, `proxy`; [`demo`]: what `sre demo`
 //!   runs.
@@ -25,6 +25,7 @@ pub mod combine;
 pub mod csv;
 pub mod demo;
 pub mod engine;
+pub mod experiment;
 pub mod fault;
 pub mod h2;
 pub mod html;

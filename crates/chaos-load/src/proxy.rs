@@ -600,7 +600,7 @@ async fn handle(
             return Err(Dropped("reset by a fault"));
         }
         Outcome::Hang(until) => {
-            tokio::time::sleep_until(until.into()).await;
+            faults.hang(until).await;
             return Err(Dropped("timed out by a fault"));
         }
     }

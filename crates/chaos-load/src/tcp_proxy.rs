@@ -88,7 +88,7 @@ async fn connection(mut client: TcpStream, upstream: &[SocketAddr], faults: &Fau
         Outcome::Hang(until) => {
             // Swallow what comes, answer nothing, until the fault ends.
             let mut sink = vec![0u8; 16 * 1024];
-            let deadline = tokio::time::sleep_until(until.into());
+            let deadline = faults.hang(until);
             tokio::pin!(deadline);
             loop {
                 tokio::select! {

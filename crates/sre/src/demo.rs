@@ -72,6 +72,15 @@ pub fn run(
         load_md.as_bytes(),
     )?;
     reports.push(load.report);
+    // chaos-load: a tiny experiment (steady, faults, recovery) through the fault proxy.
+    let (exp, exp_result) =
+        chaos_load::demo::experiment().context("the chaos-load demo experiment failed")?;
+    let exp_json = chaos_load::experiment::json(&exp, &exp_result)?;
+    sre_cli::output::write_atomic(
+        &args.output_dir.join("chaos-load-experiment.md"),
+        chaos_load::experiment::text(&exp, &exp_result, true).as_bytes(),
+    )?;
+    reports.push(exp.report);
     for r in &reports {
         let mut files = Vec::new();
         for format in [Format::Html, Format::Json] {
@@ -79,9 +88,12 @@ pub fn run(
                 analysis_json.clone()
             } else if r.tool == alert_analyzer::findings::TOOL && format == Format::Html {
                 analysis_html.clone()
-            } else if r.tool == "chaos-load" && format == Format::Json {
+            } else if r.tool == "chaos-load" && r.command == "experiment" && format == Format::Json
+            {
+                exp_json.clone()
+            } else if r.tool == "chaos-load" && r.command == "run" && format == Format::Json {
                 load_json.clone()
-            } else if r.tool == "chaos-load" && format == Format::Html {
+            } else if r.tool == "chaos-load" && r.command == "run" && format == Format::Html {
                 load_html.clone()
             } else {
                 sre_render::render(r, format, &RenderOptions::default())?

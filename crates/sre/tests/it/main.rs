@@ -4,6 +4,7 @@
 mod alert_analyzer;
 mod basics;
 mod browser;
+mod chaos_experiment;
 mod chaos_load;
 mod chaos_proxy;
 mod config;
