@@ -217,6 +217,19 @@ fn demo_writes_reports_and_exits_zero() {
         std::fs::read_to_string(dir.path().join("chaos-load-run.md"))
             .is_ok_and(|t| t.contains("| `errors<1%` |"))
     );
+    // chaos-load: a tiny experiment through the fault proxy: the faults phase fails more.
+    let exp: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("chaos-load-experiment.json")).expect("read"),
+    )
+    .expect("valid JSON");
+    let phases = exp["experiment"]["phases"].as_array().expect("phases").clone();
+    assert_eq!(phases.len(), 3, "{}", exp["experiment"]);
+    let rate = |i: usize| phases[i]["failureRate"].as_f64().unwrap_or(-1.0);
+    assert!(rate(1) > rate(0) + 0.05, "{}", exp["experiment"]);
+    assert!(
+        std::fs::read_to_string(dir.path().join("chaos-load-experiment.md"))
+            .is_ok_and(|t| t.contains("| faults | 1 | 1 |"))
+    );
     assert!(
         out.stdout.contains("k8s-doctor") && out.stdout.contains("diagnostics"),
         "{}",
