@@ -43,6 +43,9 @@ pub enum Sub {
     /// recovery), with an abort bound; the report compares the phases and says when the
     /// service recovered
     Experiment(crate::experiment::ExperimentArgs),
+    /// Use up CPU, memory or disk on this machine for a while (capped, released at the
+    /// end or on Ctrl-C)
+    Stress(crate::stress::StressArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -195,6 +198,7 @@ pub fn run(
         Sub::Run(a) => run_load(a, global, config, out),
         Sub::Proxy(p) => crate::proxy::run(p, global, config, out),
         Sub::Experiment(e) => crate::experiment::command(e, global, config, out),
+        Sub::Stress(s) => crate::stress::run(s, global, config, out),
         Sub::Compare(c) => {
             let common = config.common(global, &c.report)?;
             let before = crate::combine::read(&c.before).map_err(anyhow::Error::msg)?;

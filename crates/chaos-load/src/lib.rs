@@ -15,7 +15,8 @@
 //! - [`combine`]: `compare` (before/after) and `merge` (several machines).
 //! - [`tui`]: the live dashboard (ratatui) while a run goes on in a terminal.
 //! - [`proxy`]: `sre chaos-load proxy`, the fault-injecting HTTP proxy, with its admin API;
-//!   [`tcp_proxy`]: its TCP mode; [`experiment`]: load and a fault timeline together; [`fault`]: the faults, their scope and the seeded
+//!   [`tcp_proxy`]: its TCP mode; [`experiment`]: load and a fault timeline together;
+//!   [`stress`]: CPU, memory and disk exhaustion; [`fault`]: the faults, their scope and the seeded
 //!   decisions.
 //! - [`cli`]: `sre chaos-load run`, `compare`, `merge`, `proxy`; [`demo`]: what `sre demo`
 //!   runs.
@@ -36,6 +37,7 @@ pub mod redirect;
 pub mod scenario;
 pub mod schedule;
 pub mod stats;
+pub mod stress;
 pub mod summary;
 pub mod tcp_proxy;
 pub mod text;

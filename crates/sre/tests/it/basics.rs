@@ -222,7 +222,10 @@ fn demo_writes_reports_and_exits_zero() {
         &std::fs::read_to_string(dir.path().join("chaos-load-experiment.json")).expect("read"),
     )
     .expect("valid JSON");
-    let phases = exp["experiment"]["phases"].as_array().expect("phases").clone();
+    let phases = exp["experiment"]["phases"]
+        .as_array()
+        .expect("phases")
+        .clone();
     assert_eq!(phases.len(), 3, "{}", exp["experiment"]);
     let rate = |i: usize| phases[i]["failureRate"].as_f64().unwrap_or(-1.0);
     assert!(rate(1) > rate(0) + 0.05, "{}", exp["experiment"]);

@@ -7,6 +7,7 @@ mod browser;
 mod chaos_experiment;
 mod chaos_load;
 mod chaos_proxy;
+mod chaos_stress;
 mod config;
 mod formats;
 mod in_process;
