@@ -385,7 +385,7 @@ pub fn start_nginx(
 }
 
 /// The processes whose parent is `pid` (nginx's workers).
-fn children_of(pid: u32) -> Vec<u32> {
+pub(crate) fn children_of(pid: u32) -> Vec<u32> {
     let Ok(dir) = fs::read_dir("/proc") else {
         return Vec::new();
     };
@@ -395,7 +395,7 @@ fn children_of(pid: u32) -> Vec<u32> {
 }
 
 /// User plus system CPU time of `pid`, in clock ticks.
-fn cpu_ticks(pid: u32) -> f64 {
+pub(crate) fn cpu_ticks(pid: u32) -> f64 {
     stat_field(pid, 14).unwrap_or(0.0) + stat_field(pid, 15).unwrap_or(0.0)
 }
 

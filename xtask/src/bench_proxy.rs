@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::{bail, Context, Result};
 
-use crate::bench_load::{json_number, output_of, start_nginx};
+use crate::bench_load::{children_of, cpu_ticks, json_number, output_of, start_nginx};
 use crate::util::{cargo, find_program, header, human, run_cmd, show, target_dir};
 
 struct Options {
@@ -57,7 +57,15 @@ pub fn run(args: &[String]) -> Result<()> {
     header("building sre (release)");
     run_cmd(cargo().args(["build", "--release", "-p", "sre", "--bin", "sre"]))?;
     let sre = target_dir().join("release").join("sre");
-    let (_nginx, direct) = start_nginx(&nginx, &target_dir().join("bench-proxy"))?;
+    let (nginx_guard, direct) = start_nginx(&nginx, &target_dir().join("bench-proxy"))?;
+    // CPU time of nginx's worker and of the proxy per request: what each costs, whatever
+    // the number of cores.
+    let mut workers = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while workers.is_empty() && std::time::Instant::now() < deadline {
+        workers = children_of(nginx_guard.0.id());
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 
     header("starting the proxy (no faults)");
     let mut cmd = Command::new(&sre);
@@ -116,14 +124,34 @@ pub fn run(args: &[String]) -> Result<()> {
         o.duration, o.runs
     ));
     let (mut rps_direct, mut rps_proxied) = (Vec::new(), Vec::new());
+    let proxy_pid = proxy_guard.0.id();
+    let ticks = || -> (f64, f64) {
+        (
+            workers.iter().map(|p| cpu_ticks(*p)).sum::<f64>(),
+            cpu_ticks(proxy_pid),
+        )
+    };
+    // (nginx ticks, proxy ticks, requests) of the proxied runs, and nginx's of the direct.
+    let (mut direct_cpu, mut proxied_cpu) = ((0.0, 0.0), (0.0, 0.0, 0.0));
     for i in 0..o.runs {
         for (name, url, acc) in [
             ("direct", &direct, &mut rps_direct),
             ("proxied", &proxied, &mut rps_proxied),
         ] {
+            let before = ticks();
             let text = load(url, &[])?;
+            let after = ticks();
             let rps = json_number(&text, &["summary", "rps"])
                 .with_context(|| format!("no rps in {text}"))?;
+            let requests = json_number(&text, &["summary", "requests"]).unwrap_or(0.0);
+            if name == "direct" {
+                direct_cpu.0 += after.0 - before.0;
+                direct_cpu.1 += requests;
+            } else {
+                proxied_cpu.0 += after.0 - before.0;
+                proxied_cpu.1 += after.1 - before.1;
+                proxied_cpu.2 += requests;
+            }
             let failures = json_number(&text, &["summary", "failures"]).unwrap_or(f64::NAN);
             if failures != 0.0 {
                 bail!("{name} run {} had {failures} failures: {text}", i + 1);
@@ -161,6 +189,20 @@ pub fn run(args: &[String]) -> Result<()> {
         "throughput  direct {direct_rps:.0}/s, through the proxy ({} thread(s)) {proxied_rps:.0}/s: {:.1}% lost",
         o.proxy_threads,
         100.0 * (1.0 - proxied_rps / direct_rps)
+    );
+    // Clock ticks are 1/100 s (USER_HZ).
+    let us = |t: f64, n: f64| {
+        if n > 0.0 {
+            t / 100.0 / n * 1e6
+        } else {
+            f64::NAN
+        }
+    };
+    println!(
+        "cpu         per request: nginx {:.2} us (direct), {:.2} us (proxied); the proxy {:.2} us",
+        us(direct_cpu.0, direct_cpu.1),
+        us(proxied_cpu.0, proxied_cpu.2),
+        us(proxied_cpu.1, proxied_cpu.2)
     );
     let ((d50, d99), (p50, p99)) = (latency[0], latency[1]);
     println!(

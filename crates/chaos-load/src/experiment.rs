@@ -155,21 +155,43 @@ impl Experiment {
         for (i, p) in f.phases.iter().enumerate() {
             let duration = sre_cli::units::parse_duration(&p.duration)
                 .map_err(|e| format!("phases[{i}] ({}): {e}", p.name))?;
-            if duration.is_zero() {
+            // The report works per second: phases are whole seconds, at most a day.
+            if duration.is_zero()
+                || duration.subsec_nanos() != 0
+                || duration > Duration::from_secs(86_400)
+            {
                 return Err(format!(
-                    "phases[{i}] ({}): the duration must be above 0",
+                    "phases[{i}] ({}): the duration must be whole seconds, from 1s to 1d (the report works per second)",
                     p.name
                 ));
             }
             total += duration;
-            for (j, fs) in p.faults.iter().enumerate() {
+            // Names are unique in a phase: a second fault of a type is `TYPE-2`, and so on.
+            let mut faults = p.faults.clone();
+            let mut seen: Vec<String> = Vec::new();
+            for (j, fs) in faults.iter_mut().enumerate() {
+                let base = fs.name.clone().unwrap_or_else(|| fs.kind.clone());
+                let mut name = base.clone();
+                let mut n = 1;
+                while seen.contains(&name) {
+                    if fs.name.is_some() {
+                        return Err(format!(
+                            "phases[{i}] ({}): faults[{j}]: the name `{base}` is used twice in the phase",
+                            p.name
+                        ));
+                    }
+                    n += 1;
+                    name = format!("{base}-{n}");
+                }
+                seen.push(name.clone());
+                fs.name = Some(name);
                 fs.build(Instant::now(), far, false)
                     .map_err(|e| format!("phases[{i}] ({}): faults[{j}]: {e}", p.name))?;
             }
             phases.push(Phase {
                 name: p.name.clone(),
                 duration,
-                faults: p.faults.clone(),
+                faults,
             });
         }
         if total > Duration::from_secs(86_400) {
@@ -190,6 +212,9 @@ impl Experiment {
                         .map_err(|e| format!("abort.window: {e}"))?,
                     None => Duration::from_secs(5),
                 };
+                if window > Duration::from_secs(3600) {
+                    return Err("abort.window must be at most 1h".into());
+                }
                 Some((rate, window.max(Duration::from_millis(500))))
             }
             None => None,
@@ -486,7 +511,13 @@ fn timeline(
             faults.reset();
             if !aborted {
                 for f in &e.phases[phase].faults {
-                    let _ = faults.add(f);
+                    // Checked when the file was read (names unique in the phase).
+                    if let Err(why) = faults.add(f) {
+                        tracing::warn!(
+                            "phase `{}`: a fault was not applied: {why}",
+                            e.phases[phase].name
+                        );
+                    }
                 }
             }
         }
@@ -612,7 +643,7 @@ fn bounds(
     e: &Experiment,
     seconds: &[Second],
     aborted: Option<&Aborted>,
-) -> Option<(f64, usize, f64, f64)> {
+) -> Option<(f64, usize, f64, f64, f64)> {
     if !e.phases.first()?.faults.is_empty() {
         return None;
     }
@@ -640,19 +671,24 @@ fn bounds(
                     .and_then(|d| sre_cli::units::parse_duration(d).ok())
                     .unwrap_or_default()
             };
-            (f.kind == "latency").then(|| parse(&f.latency) + parse(&f.jitter))
+            (f.kind == "latency").then(|| parse(&f.latency).saturating_add(parse(&f.jitter)))
         })
         .max()
         .unwrap_or_default();
     let judged_from = (end + spill.as_secs_f64()).ceil() as usize;
-    Some((end, judged_from, rate, p99))
+    let steady_rps = requests as f64 / steady.max(1) as f64;
+    Some((end, judged_from, rate, p99, steady_rps))
 }
 
-/// Whether a second is within the steady state's bounds: an error rate at most twice
-/// the steady one (and at least 1 point above it allowed), a p99 at most three times the
-/// steady one (and 50 ms above it allowed: one slow request of a machine's hiccup is not
-/// an outage).
-fn healthy(s: &Second, rate: f64, p99_us: f64) -> bool {
+/// Whether a second is within the steady state's bounds: at least half the steady
+/// requests/s completed (a hung service completes none: that is not health), an error rate
+/// at most twice the steady one (and at least 1 point above it allowed), a p99 at most
+/// three times the steady one (and 50 ms above it allowed: one slow request of a machine's
+/// hiccup is not an outage).
+fn healthy(s: &Second, rate: f64, p99_us: f64, steady_rps: f64) -> bool {
+    if (s.requests as f64) < steady_rps / 2.0 {
+        return false;
+    }
     if s.requests == 0 {
         return true;
     }
@@ -662,7 +698,7 @@ fn healthy(s: &Second, rate: f64, p99_us: f64) -> bool {
 }
 
 fn recovery(e: &Experiment, seconds: &[Second], aborted: Option<&Aborted>) -> Option<f64> {
-    let (end, from, rate, p99) = bounds(e, seconds, aborted)?;
+    let (end, from, rate, p99, steady_rps) = bounds(e, seconds, aborted)?;
     let last = (e.duration().as_secs() as usize).min(seconds.len());
     if from >= last {
         return None;
@@ -670,7 +706,7 @@ fn recovery(e: &Experiment, seconds: &[Second], aborted: Option<&Aborted>) -> Op
     // The first second from which every later one is healthy.
     let mut first = None;
     for s in (from..last).rev() {
-        if healthy(&seconds[s], rate, p99) {
+        if healthy(&seconds[s], rate, p99, steady_rps) {
             first = Some(s);
         } else {
             break;
@@ -681,7 +717,7 @@ fn recovery(e: &Experiment, seconds: &[Second], aborted: Option<&Aborted>) -> Op
 
 /// Why the service did not recover, if it did not (and a recovery could be judged).
 fn no_recovery(r: &ExperimentResult, seconds: &[Second], e: &Experiment) -> Option<String> {
-    let (end, from, rate, p99) = bounds(e, seconds, r.aborted.as_ref())?;
+    let (end, from, rate, p99, steady_rps) = bounds(e, seconds, r.aborted.as_ref())?;
     let last = (e.duration().as_secs() as usize).min(seconds.len());
     if from >= last || r.recovered_after_seconds.is_some() {
         return None;
@@ -693,7 +729,8 @@ fn no_recovery(r: &ExperimentResult, seconds: &[Second], e: &Experiment) -> Opti
         0.0
     };
     Some(format!(
-        "after the faults ended at {end:.1} s, the last second was still outside the steady state: error rate {:.1}% (steady {:.1}%), p99 {:.1} ms (steady {:.1} ms)",
+        "after the faults ended at {end:.1} s, the last second was still outside the steady state: {} requests completed (steady {steady_rps:.0}/s), error rate {:.1}% (steady {:.1}%), p99 {:.1} ms (steady {:.1} ms)",
+        tail.requests,
         tail_rate * 100.0,
         rate * 100.0,
         crate::stats::bucket_quantile(&tail.buckets, 0.99).unwrap_or(0.0) / 1000.0,
@@ -812,6 +849,22 @@ pub fn command(
         return Ok(sre_cli::ExitStatus::Clean);
     }
     let stop = crate::engine::StopSignal::new();
+    // Ctrl-C or SIGTERM: the load stops at once, the faults go, the report of what ran
+    // is written (a second signal ends the process).
+    {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                rt.block_on(sre_cli::signal::terminated());
+                stop.stop();
+                rt.block_on(sre_cli::signal::terminated());
+                std::process::exit(130);
+            }
+        });
+    }
     let (m, r) = run(&e, stop)?;
     let text = match common.output.value {
         sre_render::Format::Json => Some(json(&m, &r)?),
@@ -827,4 +880,104 @@ pub fn json(m: &crate::cli::Measured, r: &ExperimentResult) -> anyhow::Result<St
     let mut v: serde_json::Value = serde_json::from_str(&m.json()?)?;
     v["experiment"] = serde_json::to_value(r)?;
     Ok(serde_json::to_string_pretty(&v)? + "\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FILE: &str = "proxy: {upstream: 'http://127.0.0.1:1'}\nload: {rate: 100}\nphases:\n  - {name: steady, duration: 2s}\n  - name: faults\n    duration: 2s\n    faults: [{type: error, rate: 0.3}, {type: error, rate: 0.1, path: /pay}]\n  - {name: recovery, duration: 3s}\n";
+
+    /// A second with `requests`, `failures`, and every answer in latency bucket `bucket`
+    /// (37: about 1 ms; 66: about 200 ms).
+    fn second(requests: u64, failures: u64, bucket: usize) -> Second {
+        let mut buckets = vec![0u32; crate::stats::SECOND_BUCKETS];
+        buckets[bucket] = requests as u32;
+        Second {
+            requests,
+            failures,
+            answers: requests,
+            buckets,
+            ..Second::default()
+        }
+    }
+
+    #[test]
+    fn recovery_is_the_first_second_from_which_all_are_healthy() {
+        let e = Experiment::parse(FILE).expect("parse");
+        // Two faults of one type in a phase: the second is named apart.
+        let names: Vec<_> = e.phases[1]
+            .faults
+            .iter()
+            .filter_map(|f| f.name.clone())
+            .collect();
+        assert_eq!(names, ["error", "error-2"]);
+        let steady = second(100, 0, 37);
+        let faulty = second(100, 30, 66);
+        // Still failing in the first second after the faults, fine from the next.
+        let seconds = vec![
+            steady.clone(),
+            steady.clone(),
+            faulty.clone(),
+            faulty.clone(),
+            second(100, 20, 37),
+            steady.clone(),
+            steady.clone(),
+        ];
+        let r = results(&e, &seconds, None, 1, "http://proxy");
+        assert_eq!(r.recovered_after_seconds, Some(1.0));
+        assert_eq!(r.phases[1].failure_rate, 0.3);
+        assert_eq!(r.phases[2].requests, 300);
+        assert!(no_recovery(&r, &seconds, &e).is_none());
+        // A service that hangs after the faults completes nothing: not recovered.
+        let hung = vec![
+            steady.clone(),
+            steady.clone(),
+            faulty.clone(),
+            faulty,
+            Second::default(),
+            Second::default(),
+            Second::default(),
+        ];
+        let r = results(&e, &hung, None, 1, "http://proxy");
+        assert_eq!(r.recovered_after_seconds, None);
+        let why = no_recovery(&r, &hung, &e).expect("CL302");
+        assert!(why.contains("0 requests completed (steady 100/s)"), "{why}");
+        // Slow, but without errors: not recovered either.
+        let slow = vec![
+            steady.clone(),
+            steady,
+            second(100, 0, 66),
+            second(100, 0, 66),
+            second(100, 0, 66),
+            second(100, 0, 66),
+            second(100, 0, 66),
+        ];
+        let r = results(&e, &slow, None, 1, "http://proxy");
+        assert_eq!(r.recovered_after_seconds, None);
+    }
+
+    #[test]
+    fn files_are_checked() {
+        for (text, want) in [
+            (
+                FILE.replace("duration: 3s", "duration: 1500ms"),
+                "whole seconds",
+            ),
+            (
+                FILE.replace(
+                    "{type: error, rate: 0.1, path: /pay}",
+                    "{name: error, type: reset}",
+                ),
+                "the name `error` is used twice",
+            ),
+            (
+                FILE.replace("{type: error, rate: 0.3}", "{type: slicer}"),
+                "type slicer is for the TCP mode",
+            ),
+        ] {
+            let e = Experiment::parse(&text).map(|_| ()).expect_err("refused");
+            assert!(e.contains(want), "{e}");
+        }
+    }
 }

@@ -156,8 +156,18 @@ pub struct Fault {
     pub spec: FaultSpec,
 }
 
+/// The longest a fault's duration, latency or jitter may be: more is a typo, and keeps
+/// every sum of instants and durations far from overflowing.
+const LONGEST: Duration = Duration::from_secs(7 * 86_400);
+
 fn duration(field: &str, s: &str) -> Result<Duration, String> {
-    sre_cli::units::parse_duration(s).map_err(|e| format!("{field}: {e}"))
+    let d = sre_cli::units::parse_duration(s).map_err(|e| format!("{field}: {e}"))?;
+    if d > LONGEST {
+        return Err(format!(
+            "{field}: {s} is more than 7 days: check the number"
+        ));
+    }
+    Ok(d)
 }
 
 /// `100KiB/s`, `1MiB/s`, `500kB/s` as bytes per second.
@@ -247,9 +257,9 @@ impl FaultSpec {
             "slicer" => {
                 let size = self.size.unwrap_or(64);
                 let variation = self.size_variation.unwrap_or(0);
-                if size == 0 || variation >= size {
+                if size == 0 || variation >= size || size > 1 << 20 {
                     return Err(format!(
-                        "slicer: size {size} must be above 0 and above sizeVariation {variation}"
+                        "slicer: size {size} must be above 0, at most 1Mi, and above sizeVariation {variation}"
                     ));
                 }
                 let delay = match &self.delay {
@@ -271,7 +281,12 @@ impl FaultSpec {
                     .map_err(|_| format!("bytes `{text}` is not a size: use e.g. 64Ki or 1Mi"))?;
                 Action::LimitData { bytes }
             }
-            "down" => Action::Down,
+            "down" => {
+                if self.rate.is_some() {
+                    return Err("a down fault has no rate: while it is in force, every connection is refused".into());
+                }
+                Action::Down
+            }
             other => {
                 return Err(format!(
                     "fault type `{other}` is not known: use error, latency, reset, timeout or bandwidth; in TCP mode also slicer, limitData or down"
@@ -311,7 +326,7 @@ impl FaultSpec {
                 if d.is_zero() {
                     return Err("duration must be above 0".into());
                 }
-                (now + d).min(end)
+                now.checked_add(d).map_or(end, |u| u.min(end))
             }
             None => end,
         };
@@ -561,7 +576,9 @@ impl Faults {
                 Action::Latency { delay, jitter } => {
                     // Uniform in [delay - jitter, delay + jitter], never below 0.
                     let j = jitter.as_secs_f64() * (2.0 * spread - 1.0);
-                    d.delay += Duration::from_secs_f64((delay.as_secs_f64() + j).max(0.0));
+                    d.delay = d.delay.saturating_add(Duration::from_secs_f64(
+                        (delay.as_secs_f64() + j).clamp(0.0, LONGEST.as_secs_f64()),
+                    ));
                 }
                 Action::Bandwidth { bytes_per_second } => {
                     d.bandwidth = Some(
@@ -615,8 +632,8 @@ impl Faults {
             self.injected[index].fetch_add(1, Ordering::Relaxed);
             match &f.action {
                 Action::Latency { delay, jitter } => {
-                    c.latency += *delay;
-                    c.jitter += *jitter;
+                    c.latency = c.latency.saturating_add(*delay);
+                    c.jitter = c.jitter.saturating_add(*jitter);
                 }
                 Action::Bandwidth { bytes_per_second } => {
                     c.bandwidth = Some(

@@ -110,6 +110,10 @@ pub struct ProxyArgs {
     /// Prometheus metrics (/metrics) here, e.g. 127.0.0.1:8474
     #[arg(long, value_name = "ADDR")]
     pub admin: Option<String>,
+    /// How long the upstream may take to start its answer to a forwarded request; then the
+    /// client gets a 504
+    #[arg(long, value_name = "DURATION", value_parser = sre_cli::units::duration_arg, default_value = "60s")]
+    pub upstream_timeout: Duration,
     /// Worker threads [default: all cores]
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
@@ -193,7 +197,13 @@ struct Upstream {
     authority: String,
     /// As shown in messages (no credentials).
     shown: String,
+    /// HTTP: how long an answer's head may take (then 504).
+    timeout: Duration,
 }
+
+/// How long the upstream may take to answer a forwarded request, unless
+/// `--upstream-timeout`.
+const DEFAULT_UPSTREAM_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// `HOST:PORT` or `tcp://HOST:PORT` for the TCP mode.
 fn tcp_upstream(text: &str) -> anyhow::Result<Upstream> {
@@ -213,6 +223,7 @@ fn tcp_upstream(text: &str) -> anyhow::Result<Upstream> {
         addrs,
         authority: bare.to_string(),
         shown: format!("tcp://{bare}"),
+        timeout: DEFAULT_UPSTREAM_TIMEOUT,
     })
 }
 
@@ -247,6 +258,7 @@ fn upstream(url: &str) -> anyhow::Result<Upstream> {
             None => host.to_string(),
         },
         shown,
+        timeout: DEFAULT_UPSTREAM_TIMEOUT,
     })
 }
 
@@ -278,11 +290,18 @@ pub fn run(
     out: &mut Out<'_>,
 ) -> anyhow::Result<ExitStatus> {
     let common = config.common(global, &a.report)?;
-    let up = if a.tcp {
+    let mut up = if a.tcp {
         tcp_upstream(&a.upstream)?
     } else {
         upstream(&a.upstream)?
     };
+    if a.upstream_timeout.is_zero() {
+        bail!("--upstream-timeout must be above 0");
+    }
+    up.timeout = a.upstream_timeout;
+    if a.threads.is_some_and(|t| t == 0 || t > 1024) {
+        bail!("--threads must be 1 to 1024");
+    }
     const LONGEST: Duration = Duration::from_secs(7 * 86_400);
     if a.duration.is_zero() || a.duration > LONGEST {
         bail!("-d/--duration must be above 0 and at most 7 days");
@@ -630,25 +649,51 @@ async fn handle(
     if let Ok(v) = http::HeaderValue::from_str(&up.authority) {
         headers.insert(http::header::HOST, v);
     }
-    let answer = {
+    let answer = tokio::time::timeout(up.timeout, async {
         let mut slot = upstream.lock().await;
-        if slot.as_ref().is_none_or(|s| s.is_closed()) {
-            *slot = connect_upstream(up).await.ok();
+        let mut req = Some(req);
+        // A kept-alive upstream connection may close just as a request comes (keep-alive
+        // limits, idle timeouts): a request it never took is sent again, once, on a new
+        // connection, instead of becoming a 502 nobody injected.
+        for attempt in 0..2 {
+            if attempt > 0 || slot.as_ref().is_none_or(|s| s.is_closed()) {
+                *slot = connect_upstream(up).await.ok();
+            }
+            let sender = slot.as_mut()?;
+            if sender.ready().await.is_err() {
+                *slot = None;
+                continue;
+            }
+            match sender.try_send_request(req.take()?).await {
+                Ok(resp) => return Some(resp),
+                Err(mut e) => {
+                    req = e.take_message();
+                    *slot = None;
+                }
+            }
         }
-        match slot.as_mut() {
-            Some(sender) => match sender.ready().await {
-                Ok(()) => sender.send_request(req).await.ok(),
-                Err(_) => None,
-            },
-            None => None,
-        }
-    };
-    let Some(mut resp) = answer else {
+        None
+    })
+    .await;
+    let Ok(Some(mut resp)) = answer else {
         faults.upstream_errors.fetch_add(1, Ordering::Relaxed);
+        let (status, what) = match answer {
+            Err(_) => (
+                504,
+                format!(
+                    "did not answer within {}",
+                    humantime::format_duration(up.timeout)
+                ),
+            ),
+            Ok(_) => (
+                502,
+                "could not be reached, or broke the connection".to_string(),
+            ),
+        };
         return Ok(full(
-            502,
+            status,
             Bytes::from(format!(
-                "sre chaos-load proxy: the upstream {} did not answer\n",
+                "sre chaos-load proxy: the upstream {} {what}\n",
                 up.shown
             )),
         ));
@@ -656,8 +701,19 @@ async fn handle(
     if let Some(slot) = counters.status.get(usize::from(resp.status().as_u16())) {
         slot.fetch_add(1, Ordering::Relaxed);
     }
+    let listed: Vec<http::HeaderName> = resp
+        .headers()
+        .get_all(http::header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|n| http::HeaderName::from_bytes(n.trim().as_bytes()).ok())
+        .collect();
     for h in HOP_BY_HOP.iter() {
         resp.headers_mut().remove(*h);
+    }
+    for h in listed {
+        resp.headers_mut().remove(h);
     }
     Ok(resp.map(|body| match decision.bandwidth {
         Some(rate) => Paced {
@@ -898,11 +954,15 @@ fn admin_route(
         ),
         (Method::Post, "/faults") => match spec() {
             Err(e) => e,
-            Ok(s) => match faults.add(&s) {
-                Ok(f) => (201, listing(&f).to_string() + "\n", JSON),
-                Err(e) if e.contains("exists") => error(409, e),
-                Err(e) => error(400, e),
-            },
+            Ok(s) => {
+                let name = s.name.clone().unwrap_or_else(|| s.kind.clone());
+                let taken = faults.active().iter().any(|f| f.name == name);
+                match faults.add(&s) {
+                    Ok(f) => (201, listing(&f).to_string() + "\n", JSON),
+                    Err(e) if taken => error(409, e),
+                    Err(e) => error(400, e),
+                }
+            }
         },
         (Method::Post, "/reset") => {
             faults.reset();

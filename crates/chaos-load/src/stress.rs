@@ -69,6 +69,25 @@ fn size(bytes: u64) -> String {
     format!("{v:.1} {}", units[u])
 }
 
+/// The memory this process may use, and what is available now, in bytes: /proc/meminfo's
+/// `MemTotal` and `MemAvailable`, lowered to the cgroup's limit (`memory.max`, a
+/// container's or a pod's) and what is left under it.
+fn memory() -> anyhow::Result<(u64, u64)> {
+    let (total, available) = meminfo()?;
+    let read = |f: &str| {
+        std::fs::read_to_string(format!("/sys/fs/cgroup/{f}"))
+            .ok()
+            .and_then(|t| t.trim().parse::<u64>().ok())
+    };
+    match (read("memory.max"), read("memory.current")) {
+        (Some(limit), current) if limit < total => Ok((
+            limit,
+            available.min(limit.saturating_sub(current.unwrap_or(0))),
+        )),
+        _ => Ok((total, available)),
+    }
+}
+
 /// `MemTotal` and `MemAvailable` from /proc/meminfo, in bytes.
 fn meminfo() -> anyhow::Result<(u64, u64)> {
     let text = std::fs::read_to_string("/proc/meminfo").context("cannot read /proc/meminfo")?;
@@ -88,6 +107,18 @@ fn meminfo() -> anyhow::Result<(u64, u64)> {
         (Some(t), Some(a)) => Ok((t, a)),
         _ => bail!("/proc/meminfo has no MemTotal or MemAvailable"),
     }
+}
+
+/// Whether `dir` is on a filesystem in memory (tmpfs, ramfs).
+fn in_memory(dir: &Path) -> bool {
+    const TMPFS_MAGIC: i64 = 0x0102_1994;
+    const RAMFS_MAGIC: i64 = 0x8584_58f6;
+    rustix::fs::statfs(dir).is_ok_and(|s| {
+        // f_type's integer type differs between platforms.
+        #[allow(clippy::unnecessary_cast)]
+        let t = s.f_type as i64;
+        t == TMPFS_MAGIC || t == RAMFS_MAGIC
+    })
 }
 
 /// Free space for unprivileged users on `dir`'s filesystem, in bytes.
@@ -123,12 +154,12 @@ fn plan(a: &StressArgs) -> anyhow::Result<Plan> {
     {
         bail!("--cpu-load, --max-memory and --max-disk are percentages from 0% to 100%");
     }
-    let memory = match &a.memory {
+    let memory_bytes = match &a.memory {
         Some(m) => {
             let bytes = sre_cli::units::parse_size(m).map_err(|_| {
                 anyhow::anyhow!("--memory `{m}` is not a size: use e.g. 512Mi or 2Gi")
             })?;
-            let (total, available) = meminfo()?;
+            let (total, available) = memory()?;
             let cap = (total as f64 * a.max_memory) as u64;
             if bytes > cap {
                 bail!(
@@ -160,6 +191,19 @@ fn plan(a: &StressArgs) -> anyhow::Result<Plan> {
             })?;
             let free = free_space(dir)?;
             let cap = (free as f64 * a.max_disk) as u64;
+            if in_memory(dir) {
+                // tmpfs (/dev/shm, /run): a fill there is memory, under the memory cap too.
+                let (total, available) = memory()?;
+                let mem_cap = ((total as f64 * a.max_memory) as u64).min(available);
+                if bytes.saturating_add(memory_bytes) > mem_cap {
+                    bail!(
+                        "refused: {} is in memory (tmpfs): --disk-size {s} with --memory counts against the memory cap ({} of {} now); ask for less, or use a directory on disk",
+                        dir.display(),
+                        size(mem_cap),
+                        size(total)
+                    );
+                }
+            }
             if bytes > cap {
                 bail!(
                     "refused: --disk-size {s} ({}) is more than {:.0}% of the free space of {} ({} of {}); ask for less, or raise --max-disk",
@@ -174,7 +218,11 @@ fn plan(a: &StressArgs) -> anyhow::Result<Plan> {
         }
         _ => None,
     };
-    Ok(Plan { cpu, memory, disk })
+    Ok(Plan {
+        cpu,
+        memory: memory_bytes,
+        disk,
+    })
 }
 
 /// The fill file; removed when dropped (the end, an error, a signal).
@@ -186,15 +234,19 @@ impl Drop for Fill {
     }
 }
 
-/// Writes `bytes` into a new file in `dir`, 1 MiB at a time, until done or `stop`.
-fn fill(dir: &Path, bytes: u64, stop: &AtomicBool) -> anyhow::Result<(Fill, u64)> {
+/// Writes `bytes` into a new file in `dir`, 1 MiB at a time, until done, `stop` or `end`.
+fn fill(dir: &Path, bytes: u64, stop: &AtomicBool, end: Instant) -> anyhow::Result<(Fill, u64)> {
     let path = dir.join(format!(".sre-chaos-stress-{}", std::process::id()));
-    let mut file = std::fs::File::create(&path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
+    // A new file only: never through a planted symlink, never over an existing file.
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .with_context(|| format!("cannot create {} (it must not exist)", path.display()))?;
     let guard = Fill(path.clone());
     let block = vec![0xA5u8; 1 << 20];
     let mut written = 0u64;
-    while written < bytes && !stop.load(Ordering::Relaxed) {
+    while written < bytes && !stop.load(Ordering::Relaxed) && Instant::now() < end {
         let n = (bytes - written).min(block.len() as u64) as usize;
         file.write_all(&block[..n])
             .with_context(|| format!("cannot write {} (disk full?)", path.display()))?;
@@ -280,9 +332,12 @@ pub fn run(
         let stop = Arc::clone(&stop);
         rt.spawn(async move {
             use tokio::signal::unix::{signal, SignalKind};
-            let (Ok(mut term), Ok(mut int)) = (
+            // SIGHUP too: a closed terminal or SSH session must not leave the file behind.
+            let (Ok(mut term), Ok(mut int), Ok(mut hup), Ok(mut quit)) = (
                 signal(SignalKind::terminate()),
                 signal(SignalKind::interrupt()),
+                signal(SignalKind::hangup()),
+                signal(SignalKind::quit()),
             ) else {
                 let _ = ready_tx.send(());
                 return;
@@ -291,6 +346,8 @@ pub fn run(
             tokio::select! {
                 _ = term.recv() => {}
                 _ = int.recv() => {}
+                _ = hup.recv() => {}
+                _ = quit.recv() => {}
             }
             stop.store(true, Ordering::Relaxed);
             let _ = signalled_tx.send(true);
@@ -336,7 +393,7 @@ pub fn run(
     std::hint::black_box(&held);
     // Disk.
     let filled = match &p.disk {
-        Some((dir, bytes)) => Some(fill(dir, *bytes, &stop)?),
+        Some((dir, bytes)) => Some(fill(dir, *bytes, &stop, start + a.duration)?),
         None => None,
     };
     // Hold until the end or a signal.

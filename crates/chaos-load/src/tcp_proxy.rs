@@ -140,14 +140,18 @@ async fn pump(
 ) -> Result<(), ()> {
     let mut rng = fastrand::Rng::with_seed(seed);
     let mut buf = vec![0u8; 16 * 1024];
-    let start = Instant::now();
+    // Pacing: `sent` bytes since `start` must not run ahead of the rate.
+    let mut start = Instant::now();
     let mut sent = 0u64;
     loop {
         let n = match from.read(&mut buf).await {
-            Ok(0) | Err(_) => {
+            // End of stream: pass the half-close on, and let the other way finish.
+            Ok(0) => {
                 let _ = to.shutdown().await;
                 return Ok(());
             }
+            // Reset or broken: end both ways (the other side sees its connection close).
+            Err(_) => return Err(()),
             Ok(n) => n,
         };
         // What the limit still allows of this chunk.
@@ -185,8 +189,15 @@ async fn pump(
             }
             None => to.write_all(data).await.map_err(|_| ())?,
         }
-        sent += allowed as u64;
         if let Some(rate) = d.bandwidth {
+            // An idle connection earns no credit: after a pause (over 100 ms behind the
+            // rate) the pacing starts anew.
+            let caught_up = start + Duration::from_secs_f64(sent as f64 / rate as f64);
+            if caught_up + Duration::from_millis(100) < Instant::now() {
+                start = Instant::now();
+                sent = 0;
+            }
+            sent += allowed as u64;
             let due = start + Duration::from_secs_f64(sent as f64 / rate as f64);
             tokio::time::sleep_until(due.into()).await;
         }
