@@ -350,14 +350,27 @@ pub fn start_nginx(
     nginx: &std::path::Path,
     dir: &std::path::Path,
 ) -> Result<(crate::util::KillOnDrop, String)> {
+    start_nginx_with(nginx, dir, "", "return 200 \"ok\\n\";")
+}
+
+/// Like [`start_nginx`], with `upstreams` added to the `http` block and `location` as
+/// what `location /` does (nginx as a reverse proxy, for `bench-proxy`).
+pub fn start_nginx_with(
+    nginx: &std::path::Path,
+    dir: &std::path::Path,
+    upstreams: &str,
+    location: &str,
+) -> Result<(crate::util::KillOnDrop, String)> {
     fs::create_dir_all(dir)?;
     let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let conf = format!(
-        "worker_processes 1;\ndaemon off;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{ worker_connections 8192; }}\nhttp {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n  fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n  server {{\n    listen 127.0.0.1:{port} backlog=4096;\n    location / {{ return 200 \"ok\\n\"; }}\n  }}\n}}\n",
+        "worker_processes 1;\ndaemon off;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{ worker_connections 8192; }}\nhttp {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n  fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n  server {{\n    listen 127.0.0.1:{port} backlog=4096;\n    location / {{ {location} }}\n  }}\n  {upstreams}\n}}\n",
         d = dir.display()
     );
     fs::write(dir.join("nginx.conf"), conf)?;
-    header("starting nginx (1 worker, access_log off, return 200)");
+    header(&format!(
+        "starting nginx (1 worker, access_log off, {location})"
+    ));
     let mut cmd = Command::new(nginx);
     cmd.arg("-c")
         .arg(dir.join("nginx.conf"))

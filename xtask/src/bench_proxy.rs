@@ -1,19 +1,22 @@
 //! `cargo xtask bench-proxy`: what `sre chaos-load proxy` costs with no fault in force,
-//! measured by `sre chaos-load run` against the same nginx directly and through the proxy,
-//! side by side in one run.
+//! measured by `sre chaos-load run` against the same nginx directly, through the proxy,
+//! and through nginx itself as a reverse proxy (`proxy_pass` with kept-alive upstream
+//! connections, one worker: the peer), side by side in one run; with the CPU time each
+//! process spends per request, read from /proc.
 //!
 //! - Throughput: closed model, 1 generator thread and 64 connections, `--duration`
-//!   seconds, direct and through the proxy in rotation, `--runs` times; the medians and
-//!   the loss.
-//! - Latency: open model at 1,000 requests/s (nothing saturated), direct and through the
-//!   proxy; the p50 and p99 each, and what the proxy adds.
+//!   seconds, the three ways in rotation, `--runs` times; the medians and the loss.
+//! - Latency: open model at 1,000 requests/s (nothing saturated), each way; the p50 and
+//!   p99, and what each proxy adds.
 
 use std::io::BufRead as _;
 use std::process::{Command, Stdio};
 
 use anyhow::{bail, Context, Result};
 
-use crate::bench_load::{children_of, cpu_ticks, json_number, output_of, start_nginx};
+use crate::bench_load::{
+    children_of, cpu_ticks, json_number, output_of, start_nginx, start_nginx_with,
+};
 use crate::util::{cargo, find_program, header, human, run_cmd, show, target_dir};
 
 struct Options {
@@ -119,50 +122,58 @@ pub fn run(args: &[String]) -> Result<()> {
         .env("SRE_CONFIG", "/dev/null");
         output_of(&mut c)
     };
+    // nginx as a reverse proxy in front of the same nginx: the C peer for a proxy's cost.
+    let (nginx_proxy_guard, nginx_proxied) = start_nginx_with(
+        &nginx,
+        &target_dir().join("bench-proxy").join("nginx-proxy"),
+        &format!(
+            "upstream backend {{ server {}; keepalive 128; }}",
+            direct.trim_start_matches("http://").trim_end_matches('/')
+        ),
+        "proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection \"\";",
+    )?;
+    let mut nginx_proxy_workers = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while nginx_proxy_workers.is_empty() && std::time::Instant::now() < deadline {
+        nginx_proxy_workers = children_of(nginx_proxy_guard.0.id());
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let proxy_pid = proxy_guard.0.id();
+    // The three ways to nginx, with the processes in the middle (none direct).
+    let targets: [(&str, &String, Vec<u32>); 3] = [
+        ("direct", &direct, Vec::new()),
+        ("sre chaos-load proxy", &proxied, vec![proxy_pid]),
+        ("nginx proxy_pass", &nginx_proxied, nginx_proxy_workers),
+    ];
+    let sum_ticks = |pids: &[u32]| pids.iter().map(|p| cpu_ticks(*p)).sum::<f64>();
     header(&format!(
         "throughput: 1 thread, 64 connections, {}s, {} runs",
         o.duration, o.runs
     ));
-    let (mut rps_direct, mut rps_proxied) = (Vec::new(), Vec::new());
-    let proxy_pid = proxy_guard.0.id();
-    let ticks = || -> (f64, f64) {
-        (
-            workers.iter().map(|p| cpu_ticks(*p)).sum::<f64>(),
-            cpu_ticks(proxy_pid),
-        )
-    };
-    // (nginx ticks, proxy ticks, requests) of the proxied runs, and nginx's of the direct.
-    let (mut direct_cpu, mut proxied_cpu) = ((0.0, 0.0), (0.0, 0.0, 0.0));
+    // Per target: requests/s of each run, and (backend ticks, middle ticks, requests).
+    let mut rps: Vec<Vec<f64>> = vec![Vec::new(); targets.len()];
+    let mut cpu = vec![(0.0, 0.0, 0.0); targets.len()];
     for i in 0..o.runs {
-        for (name, url, acc) in [
-            ("direct", &direct, &mut rps_direct),
-            ("proxied", &proxied, &mut rps_proxied),
-        ] {
-            let before = ticks();
+        for (k, (name, url, middle)) in targets.iter().enumerate() {
+            let before = (sum_ticks(&workers), sum_ticks(middle));
             let text = load(url, &[])?;
-            let after = ticks();
-            let rps = json_number(&text, &["summary", "rps"])
+            let after = (sum_ticks(&workers), sum_ticks(middle));
+            let r = json_number(&text, &["summary", "rps"])
                 .with_context(|| format!("no rps in {text}"))?;
-            let requests = json_number(&text, &["summary", "requests"]).unwrap_or(0.0);
-            if name == "direct" {
-                direct_cpu.0 += after.0 - before.0;
-                direct_cpu.1 += requests;
-            } else {
-                proxied_cpu.0 += after.0 - before.0;
-                proxied_cpu.1 += after.1 - before.1;
-                proxied_cpu.2 += requests;
-            }
             let failures = json_number(&text, &["summary", "failures"]).unwrap_or(f64::NAN);
             if failures != 0.0 {
                 bail!("{name} run {} had {failures} failures: {text}", i + 1);
             }
-            eprintln!("  run {}/{}: {name} {rps:.0}/s", i + 1, o.runs);
-            acc.push(rps);
+            cpu[k].0 += after.0 - before.0;
+            cpu[k].1 += after.1 - before.1;
+            cpu[k].2 += json_number(&text, &["summary", "requests"]).unwrap_or(0.0);
+            eprintln!("  run {}/{}: {name} {r:.0}/s", i + 1, o.runs);
+            rps[k].push(r);
         }
     }
     header("latency: open model, 1,000 requests/s");
     let mut latency = Vec::new();
-    for (name, url) in [("direct", &direct), ("proxied", &proxied)] {
+    for (name, url, _) in &targets {
         let text = load(url, &["--rate", "1000"])?;
         let p50 = json_number(&text, &["summary", "latencyMs", "p50"]).unwrap_or(f64::NAN);
         let p99 = json_number(&text, &["summary", "latencyMs", "p99"]).unwrap_or(f64::NAN);
@@ -170,9 +181,8 @@ pub fn run(args: &[String]) -> Result<()> {
         latency.push((p50, p99));
     }
     drop(proxy_guard);
+    drop(nginx_proxy_guard);
 
-    let direct_rps = crate::util::median(&mut rps_direct);
-    let proxied_rps = crate::util::median(&mut rps_proxied);
     header("machine");
     println!(
         "cpus      {} ({})",
@@ -184,12 +194,10 @@ pub fn run(args: &[String]) -> Result<()> {
         "sre       {}",
         crate::util::first_output_line(&sre, "--version")
     );
-    header("results");
-    println!(
-        "throughput  direct {direct_rps:.0}/s, through the proxy ({} thread(s)) {proxied_rps:.0}/s: {:.1}% lost",
-        o.proxy_threads,
-        100.0 * (1.0 - proxied_rps / direct_rps)
-    );
+    header(&format!(
+        "results (the proxies with {} thread or worker)",
+        o.proxy_threads
+    ));
     // Clock ticks are 1/100 s (USER_HZ).
     let us = |t: f64, n: f64| {
         if n > 0.0 {
@@ -198,18 +206,24 @@ pub fn run(args: &[String]) -> Result<()> {
             f64::NAN
         }
     };
-    println!(
-        "cpu         per request: nginx {:.2} us (direct), {:.2} us (proxied); the proxy {:.2} us",
-        us(direct_cpu.0, direct_cpu.1),
-        us(proxied_cpu.0, proxied_cpu.2),
-        us(proxied_cpu.1, proxied_cpu.2)
-    );
-    let ((d50, d99), (p50, p99)) = (latency[0], latency[1]);
-    println!(
-        "latency     at 1,000/s: p50 {d50:.3} ms direct, {p50:.3} ms proxied (+{:.0} us); p99 {d99:.3} ms, {p99:.3} ms (+{:.0} us)",
-        (p50 - d50) * 1000.0,
-        (p99 - d99) * 1000.0
-    );
+    let direct_rps = crate::util::median(&mut rps[0].clone());
+    let (d50, d99) = latency[0];
+    for (k, (name, _, _)) in targets.iter().enumerate() {
+        let r = crate::util::median(&mut rps[k]);
+        let (p50, p99) = latency[k];
+        println!(
+            "{name:<22} {r:>8.0}/s ({:+.1}%)  p50 {p50:.3} ms ({:+.0} us)  p99 {p99:.3} ms ({:+.0} us)  cpu/request: backend {:.2} us{}",
+            100.0 * (r / direct_rps - 1.0),
+            (p50 - d50) * 1000.0,
+            (p99 - d99) * 1000.0,
+            us(cpu[k].0, cpu[k].2),
+            if k == 0 {
+                String::new()
+            } else {
+                format!(", proxy {:.2} us", us(cpu[k].1, cpu[k].2))
+            }
+        );
+    }
     eprintln!("bench-proxy finished in {}", human(started.elapsed()));
     Ok(())
 }
