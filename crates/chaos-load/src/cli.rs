@@ -666,18 +666,7 @@ pub fn measure(a: &RunArgs, view: LiveView, signals: bool) -> anyhow::Result<Mea
     // report of what ran; a second one ends the process (exit 130). The handler stays for
     // the rest of the process, so only a command that ends after the report installs it.
     if signals {
-        let stop = stop.clone();
-        std::thread::spawn(move || {
-            if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
-                rt.block_on(sre_cli::signal::terminated());
-                stop.stop();
-                rt.block_on(sre_cli::signal::terminated());
-                std::process::exit(130);
-            }
-        });
+        stop.on_signals();
     }
     let done = Arc::new(AtomicBool::new(false));
     let dashboard = match (&plan.metrics, view) {

@@ -205,6 +205,24 @@ impl StopSignal {
         self.flag.store(true, Ordering::Relaxed);
         self.tx.send_replace(true);
     }
+
+    /// Stops the run on Ctrl-C or SIGTERM (a thread of its own waits for them); a second
+    /// one ends the process (exit 130). The handler stays for the rest of the process, so
+    /// only a command that ends after its report installs it.
+    pub fn on_signals(&self) {
+        let stop = self.clone();
+        std::thread::spawn(move || {
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                rt.block_on(sre_cli::signal::terminated());
+                stop.stop();
+                rt.block_on(sre_cli::signal::terminated());
+                std::process::exit(130);
+            }
+        });
+    }
 }
 
 impl Default for StopSignal {

@@ -521,7 +521,7 @@ fn timeline(
                 }
             }
         }
-        let (requests, failures) = totals(metrics);
+        let (requests, failures) = metrics.totals();
         let now = Instant::now();
         samples.push_back((now, requests, failures));
         if let Some((bound, window)) = e.abort {
@@ -554,22 +554,6 @@ fn timeline(
 
 fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
-}
-
-/// Requests and failures (errors and statuses >= 400) so far.
-fn totals(m: &crate::metrics::Metrics) -> (u64, u64) {
-    let statuses = m.statuses();
-    let errors: u64 = crate::stats::ErrorKind::ALL
-        .iter()
-        .map(|k| m.errors_of(*k))
-        .sum();
-    let answers: u64 = statuses.iter().map(|(_, n)| n).sum();
-    let bad: u64 = statuses
-        .iter()
-        .filter(|(s, _)| *s >= 400)
-        .map(|(_, n)| n)
-        .sum();
-    (answers + errors, bad + errors)
 }
 
 /// Requests, failures and the merged latency buckets of seconds `from..to`.
@@ -851,20 +835,7 @@ pub fn command(
     let stop = crate::engine::StopSignal::new();
     // Ctrl-C or SIGTERM: the load stops at once, the faults go, the report of what ran
     // is written (a second signal ends the process).
-    {
-        let stop = stop.clone();
-        std::thread::spawn(move || {
-            if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
-                rt.block_on(sre_cli::signal::terminated());
-                stop.stop();
-                rt.block_on(sre_cli::signal::terminated());
-                std::process::exit(130);
-            }
-        });
-    }
+    stop.on_signals();
     let (m, r) = run(&e, stop)?;
     let text = match common.output.value {
         sre_render::Format::Json => Some(json(&m, &r)?),

@@ -537,6 +537,12 @@ impl Faults {
             .unwrap_or_default()
     }
 
+    /// Counts a fault of `action`'s type as injected.
+    fn count(&self, action: &Action) {
+        let index = KINDS.iter().position(|k| *k == action.kind()).unwrap_or(0);
+        self.injected[index].fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Decides what happens to a request.
     pub fn decide(&self, method: &http::Method, path: &str, headers: &http::HeaderMap) -> Decision {
         self.requests.fetch_add(1, Ordering::Relaxed);
@@ -567,11 +573,7 @@ impl Faults {
             if !hit {
                 continue;
             }
-            let index = KINDS
-                .iter()
-                .position(|k| *k == f.action.kind())
-                .unwrap_or(0);
-            self.injected[index].fetch_add(1, Ordering::Relaxed);
+            self.count(&f.action);
             match &f.action {
                 Action::Latency { delay, jitter } => {
                     // Uniform in [delay - jitter, delay + jitter], never below 0.
@@ -625,11 +627,7 @@ impl Faults {
             if rng.f64() >= f.rate || f.action == Action::Down {
                 continue;
             }
-            let index = KINDS
-                .iter()
-                .position(|k| *k == f.action.kind())
-                .unwrap_or(0);
-            self.injected[index].fetch_add(1, Ordering::Relaxed);
+            self.count(&f.action);
             match &f.action {
                 Action::Latency { delay, jitter } => {
                     c.latency = c.latency.saturating_add(*delay);

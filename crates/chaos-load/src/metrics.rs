@@ -74,6 +74,21 @@ impl Metrics {
             .collect()
     }
 
+    /// Requests so far (answers and errors), and of those the failures (errors and
+    /// statuses >= 400).
+    pub fn totals(&self) -> (u64, u64) {
+        let errors: u64 = self.errors.iter().map(|n| n.load(Ordering::Relaxed)).sum();
+        let (mut answers, mut bad) = (0, 0);
+        for (code, n) in self.status.iter().enumerate() {
+            let n = n.load(Ordering::Relaxed);
+            answers += n;
+            if code >= 400 {
+                bad += n;
+            }
+        }
+        (answers + errors, bad + errors)
+    }
+
     /// Requests without an answer of `kind` so far.
     pub fn errors_of(&self, kind: ErrorKind) -> u64 {
         self.errors[kind as usize].load(Ordering::Relaxed)

@@ -598,6 +598,24 @@ const HOP_BY_HOP: [&str; 7] = [
     "upgrade",
 ];
 
+/// Removes the headers that belong to one connection: [`HOP_BY_HOP`] and those the
+/// `Connection` header names.
+fn strip_hop_by_hop(headers: &mut http::HeaderMap) {
+    let listed: Vec<http::HeaderName> = headers
+        .get_all(http::header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|n| http::HeaderName::from_bytes(n.trim().as_bytes()).ok())
+        .collect();
+    for h in HOP_BY_HOP.iter() {
+        headers.remove(*h);
+    }
+    for h in listed {
+        headers.remove(h);
+    }
+}
+
 async fn handle(
     mut req: http::Request<Incoming>,
     up: &Upstream,
@@ -606,8 +624,7 @@ async fn handle(
     upstream: &tokio::sync::Mutex<Option<UpstreamConn>>,
     reset: &AtomicBool,
 ) -> Result<http::Response<ProxyBody>, Dropped> {
-    let path = req.uri().path().to_string();
-    let decision = faults.decide(req.method(), &path, req.headers());
+    let decision = faults.decide(req.method(), req.uri().path(), req.headers());
     if !decision.delay.is_zero() {
         tokio::time::sleep(decision.delay).await;
     }
@@ -631,21 +648,8 @@ async fn handle(
         .parse::<http::Uri>()
         .unwrap_or_default();
     *req.uri_mut() = target;
-    let listed: Vec<http::HeaderName> = req
-        .headers()
-        .get_all(http::header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|n| http::HeaderName::from_bytes(n.trim().as_bytes()).ok())
-        .collect();
     let headers = req.headers_mut();
-    for h in HOP_BY_HOP.iter() {
-        headers.remove(*h);
-    }
-    for h in listed {
-        headers.remove(h);
-    }
+    strip_hop_by_hop(headers);
     if let Ok(v) = http::HeaderValue::from_str(&up.authority) {
         headers.insert(http::header::HOST, v);
     }
@@ -701,20 +705,7 @@ async fn handle(
     if let Some(slot) = counters.status.get(usize::from(resp.status().as_u16())) {
         slot.fetch_add(1, Ordering::Relaxed);
     }
-    let listed: Vec<http::HeaderName> = resp
-        .headers()
-        .get_all(http::header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|n| http::HeaderName::from_bytes(n.trim().as_bytes()).ok())
-        .collect();
-    for h in HOP_BY_HOP.iter() {
-        resp.headers_mut().remove(*h);
-    }
-    for h in listed {
-        resp.headers_mut().remove(h);
-    }
+    strip_hop_by_hop(resp.headers_mut());
     Ok(resp.map(|body| match decision.bandwidth {
         Some(rate) => Paced {
             inner: body,

@@ -42,17 +42,10 @@ impl View {
             .map(|k| (k.as_str(), m.errors_of(*k)))
             .filter(|(_, n)| *n > 0)
             .collect();
-        let answers: u64 = statuses.iter().map(|(_, n)| n).sum();
-        let errs: u64 = errors.iter().map(|(_, n)| n).sum();
-        let total = answers + errs;
+        let (total, failures) = m.totals();
         let before = self.requests;
         self.requests = total;
-        self.failures = errs
-            + statuses
-                .iter()
-                .filter(|(c, _)| *c >= 400)
-                .map(|(_, n)| n)
-                .sum::<u64>();
+        self.failures = failures;
         let per_sec = (total.saturating_sub(before)) as f64 / interval.as_secs_f64().max(0.001);
         self.rps.push_back(per_sec as u64);
         while self.rps.len() > 240 {

@@ -620,12 +620,7 @@ fn live_metrics_are_served_during_the_run() {
             .ok()
             .and_then(|mut r| r.body_mut().read_to_string().ok())
     };
-    let count = |text: &str| -> u64 {
-        text.lines()
-            .find_map(|l| l.strip_prefix("chaos_load_requests_total{status=\"200\"} "))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(0)
-    };
+    let count = |text: &str| crate::metric(text, "chaos_load_requests_total{status=\"200\"}");
     let mut first = String::new();
     crate::wait_until(Duration::from_secs(20), "metrics with answers", || {
         first = scrape().unwrap_or_default();

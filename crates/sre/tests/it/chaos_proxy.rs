@@ -103,12 +103,7 @@ fn load(url: &str, extra: &[&str]) -> Value {
     v["summary"].clone()
 }
 
-fn metric(text: &str, name: &str) -> u64 {
-    text.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0)
-}
+use crate::metric;
 
 #[test]
 fn a_seeded_error_rate_holds_and_errors_never_reach_the_upstream() {

@@ -49,6 +49,15 @@ pub fn run(args: &[&str]) -> CliOutput {
     sre().args(args).run()
 }
 
+/// The value of the Prometheus sample `name` (with its labels, as written) in `text`; 0
+/// when absent.
+pub fn metric(text: &str, name: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}
+
 /// Polls `done` every 50 ms until it holds; fails naming `what` after `limit`.
 pub fn wait_until(limit: std::time::Duration, what: &str, mut done: impl FnMut() -> bool) {
     let deadline = std::time::Instant::now() + limit;
